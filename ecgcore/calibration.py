@@ -1,0 +1,93 @@
+"""Calibration, thresholds and metrics on arrays (no models, no I/O).
+
+Everything here is fitted on fold 9 and only *measured* on fold 10.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from sklearn.metrics import f1_score, roc_auc_score, roc_curve
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-class temperature T (5,) minimising BCE of sigmoid(logit / T). logits, y: (N, 5)."""
+    temps = np.ones(logits.shape[1], np.float64)
+    for k in range(logits.shape[1]):
+        z, t = logits[:, k].astype(np.float64), y[:, k].astype(np.float64)
+
+        def nll(log_t: float) -> float:
+            p = np.clip(sigmoid(z / np.exp(log_t)), 1e-7, 1 - 1e-7)
+            return float(-np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)))
+        temps[k] = float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
+    return temps
+
+
+def choose_thresholds(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-class threshold (5,) maximising F1 on (N, 5) probabilities (rule: max F1 on fold 9)."""
+    out = np.full(proba.shape[1], 0.5)
+    for k in range(proba.shape[1]):
+        candidates = np.unique(np.round(proba[:, k], 4))
+        if len(candidates) > 200:
+            candidates = np.quantile(proba[:, k], np.linspace(0.01, 0.99, 199))
+        scores = [f1_score(y[:, k], proba[:, k] >= c, zero_division=0) for c in candidates]
+        out[k] = float(candidates[int(np.argmax(scores))])
+    return out
+
+
+def macro_auc(y: np.ndarray, proba: np.ndarray) -> float:
+    """Mean per-class ROC-AUC over classes that have both positives and negatives."""
+    aucs = per_class_auc(y, proba)
+    return float(np.nanmean(aucs))
+
+
+def per_class_auc(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    out = np.full(y.shape[1], np.nan)
+    for k in range(y.shape[1]):
+        if 0 < y[:, k].sum() < len(y):
+            out[k] = roc_auc_score(y[:, k], proba[:, k])
+    return out
+
+
+def bootstrap_auc(y: np.ndarray, proba: np.ndarray, n: int = 1000, seed: int = 0) -> dict:
+    """Macro AUC with a 95% percentile bootstrap CI over records (n resamples)."""
+    rng = np.random.default_rng(seed)
+    stats = []
+    for _ in range(n):
+        idx = rng.integers(0, len(y), len(y))
+        if (y[idx].sum(0) == 0).any():
+            continue
+        stats.append(macro_auc(y[idx], proba[idx]))
+    lo, hi = np.percentile(stats, [2.5, 97.5])
+    return {"macro_auc": macro_auc(y, proba), "ci95": [float(lo), float(hi)],
+            "resamples": len(stats)}
+
+
+def ece(y: np.ndarray, proba: np.ndarray, bins: int = 10) -> float:
+    """Macro expected calibration error over classes, equal-width bins."""
+    return float(np.mean([reliability(y[:, k], proba[:, k], bins)["ece"] for k in range(y.shape[1])]))
+
+
+def reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict:
+    """Reliability diagram data for one class: per bin mean predicted, observed rate, count; ECE."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    conf, acc, count = [], [], []
+    for b in range(bins):
+        m = which == b
+        count.append(int(m.sum()))
+        conf.append(float(p[m].mean()) if m.any() else None)
+        acc.append(float(y[m].mean()) if m.any() else None)
+    err = sum(c * abs(a - f) for a, f, c in zip(acc, conf, count) if c) / max(len(p), 1)
+    return {"mean_predicted": conf, "observed": acc, "count": count, "ece": float(err)}
+
+
+def roc_points(y: np.ndarray, p: np.ndarray, max_points: int = 200) -> dict:
+    fpr, tpr, _ = roc_curve(y, p)
+    if len(fpr) > max_points:
+        keep = np.unique(np.linspace(0, len(fpr) - 1, max_points).astype(int))
+        fpr, tpr = fpr[keep], tpr[keep]
+    return {"fpr": np.round(fpr, 4).tolist(), "tpr": np.round(tpr, 4).tolist()}

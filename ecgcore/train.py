@@ -1,0 +1,225 @@
+"""Train one registered model on PTB-XL folds 1-8, select on fold 9; fold 10 is never read.
+
+    python -m ecgcore.train signal --data ../shared/ptbxl [--epochs N] [--resume]
+
+Writes weights/NAME.pt (self-describing: net + kwargs, classes, fs, leads, view, input
+scaling, temperature and thresholds fitted on fold 9) and refreshes weights/SHA256SUMS.
+Checkpoints for --resume go to runs/NAME/last.pt after every epoch.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from . import nets
+from .calibration import choose_thresholds, fit_temperature, macro_auc, sigmoid
+from .dataset import load_split, view_cache
+from .ptbxl import TRAIN_FOLDS, VAL_FOLD
+from .record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
+from .registry import FORMAT, REGISTRY, WEIGHTS_DIR, ModelSpec, write_sums
+from .views import compute_view
+
+RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
+
+
+def augment_signal(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """ECG augmentation on (B, T, 12) mV: gain, baseline wander, noise, circular time shift."""
+    b, t, c = x.shape
+    gain = np.exp(rng.normal(0, 0.15, (b, 1, 1))) * np.exp(rng.normal(0, 0.05, (b, 1, c)))
+    time = np.arange(t)[None, :, None] / MODEL_FS
+    freq = rng.uniform(0.05, 0.5, (b, 1, 1))
+    wander = rng.uniform(0, 0.3, (b, 1, 1)) * np.sin(2 * np.pi * freq * time + rng.uniform(0, 6.3, (b, 1, c)))
+    noise = rng.normal(0, 1, x.shape) * rng.uniform(0, 0.03, (b, 1, 1))
+    out = x * gain + wander + noise
+    shifts = rng.integers(0, t, b)
+    return np.stack([np.roll(o, s, axis=0) for o, s in zip(out, shifts)]).astype(np.float32)
+
+
+def augment_scalogram(v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Augmentation on cached (B, 12, S, W) scalograms: gain (exact: the CWT is linear),
+    circular time shift, one time mask and one frequency mask (SpecAugment style)."""
+    b, c, s, w = v.shape
+    gain = np.exp(rng.normal(0, 0.15, (b, 1, 1, 1))) * np.exp(rng.normal(0, 0.05, (b, c, 1, 1)))
+    out = v.astype(np.float32) * gain
+    for i in range(b):
+        out[i] = np.roll(out[i], int(rng.integers(0, w)), axis=-1)
+        t0, f0 = int(rng.integers(0, w - 25)), int(rng.integers(0, s - 4))
+        out[i, :, :, t0:t0 + int(rng.integers(0, 25))] = 0
+        out[i, :, f0:f0 + int(rng.integers(0, 4)), :] = 0
+    return out
+
+
+class Batches:
+    """Turns signal arrays into a model's view values, with or without augmentation."""
+
+    def __init__(self, spec: ModelSpec, arrays: dict, split: str):
+        self.spec, self.x = spec, arrays["x"]
+        self.cached = view_cache("scalogram", split, arrays) if spec.view == "scalogram" else None
+
+    def get(self, idx: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        if self.cached is not None:
+            v = self.cached[idx]
+            return augment_scalogram(v, rng) if rng is not None else v.astype(np.float32)
+        x = self.x[idx]
+        if rng is not None:
+            x = augment_signal(x, rng)
+        return compute_view(self.spec.view, x).values
+
+
+def fit_input_scale(net: nn.Module, batches: Batches, n: int) -> None:
+    """Set the net's per-lead input mean/std from training-fold view values."""
+    values = torch.from_numpy(batches.get(np.arange(min(n, 512)), None))
+    scale = net.scale
+    with torch.no_grad():
+        v = torch.log1p(values * scale.log_scale) if scale.log else values
+        dims = [0] + list(range(2, v.dim()))
+        scale.mean.copy_(v.mean(dim=dims))
+        scale.std.copy_(v.std(dim=dims).clamp_min(1e-3))
+
+
+def predict_logits(net: nn.Module, batches: Batches, n: int, bs: int = 128) -> np.ndarray:
+    net.eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, n, bs):
+            out.append(net(torch.from_numpy(batches.get(np.arange(i, min(i + bs, n)), None))).numpy())
+    return np.concatenate(out)
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def train(name: str, data: str | None, epochs: int | None = None, resume: bool = False,
+          seed: int = 0, out_dir: Path = WEIGHTS_DIR) -> Path:
+    spec = REGISTRY[name]
+    hp = dict(spec.train, epochs=epochs or spec.train["epochs"])
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    tr, va = load_split("train", data), load_split("val", data)
+    btr, bva = Batches(spec, tr, "train"), Batches(spec, va, "val")
+    net = nets.NETS[spec.net](n_classes=len(CLASSES), **spec.net_kwargs)
+    fit_input_scale(net, btr, len(tr["x"]))
+    ema = copy.deepcopy(net)
+    opt = torch.optim.AdamW(net.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+    steps = hp["epochs"] * int(np.ceil(len(tr["x"]) / hp["batch"]))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=hp["lr"], total_steps=steps, pct_start=0.2)
+    state = {"epoch": 0, "best_auc": -1.0, "best_state": None, "history": [], "seconds": 0.0}
+    run_dir = RUNS_DIR / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume and (run_dir / "last.pt").is_file():
+        ck = torch.load(run_dir / "last.pt", weights_only=False)
+        net.load_state_dict(ck["net"]), ema.load_state_dict(ck["ema"])
+        opt.load_state_dict(ck["opt"]), sched.load_state_dict(ck["sched"])
+        state = ck["state"]
+        print(f"resuming {name} after epoch {state['epoch']}", file=sys.stderr)
+    loss_fn = nn.BCEWithLogitsLoss()
+    bar = tqdm(range(state["epoch"], hp["epochs"]), desc=f"train {name}", initial=state["epoch"],
+               total=hp["epochs"])
+    for epoch in bar:
+        t0 = time.time()
+        rng = np.random.default_rng(seed * 1000 + epoch)
+        order = rng.permutation(len(tr["x"]))
+        net.train()
+        losses = []
+        for i in range(0, len(order), hp["batch"]):
+            idx = np.sort(order[i:i + hp["batch"]])
+            if len(idx) < 2:
+                continue
+            xb = torch.from_numpy(btr.get(idx, rng))
+            loss = loss_fn(net(xb), torch.from_numpy(tr["y"][idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            with torch.no_grad():
+                decay = min(0.995, (1 + epoch * 24 + i) / (10 + epoch * 24 + i))
+                for pe, p in zip(ema.state_dict().values(), net.state_dict().values()):
+                    pe.copy_(pe * decay + p.detach() * (1 - decay)) if pe.dtype.is_floating_point else pe.copy_(p)
+            losses.append(float(loss.detach()))
+        auc = macro_auc(va["y"], sigmoid(predict_logits(ema, bva, len(va["x"]))))
+        state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_auc": auc})
+        if auc > state["best_auc"]:
+            state["best_auc"], state["best_epoch"] = auc, epoch + 1
+            state["best_state"] = {k: v.clone() for k, v in ema.state_dict().items()}
+        state["epoch"] = epoch + 1
+        state["seconds"] += time.time() - t0
+        bar.set_postfix(loss=f"{np.mean(losses):.4f}", val_auc=f"{auc:.4f}", best=f"{state['best_auc']:.4f}")
+        torch.save({"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                    "sched": sched.state_dict(), "state": state}, run_dir / "last.pt")
+    return write_weights(spec, hp, state, bva, va, tr, seed, data, out_dir)
+
+
+def write_weights(spec: ModelSpec, hp: dict, state: dict, bva: Batches, va: dict, tr: dict,
+                  seed: int, data: str | None, out_dir: Path) -> Path:
+    """Best fold-9 state + temperature and max-F1 thresholds fitted on fold 9 -> weights/NAME.pt."""
+    net = nets.NETS[spec.net](n_classes=len(CLASSES), **spec.net_kwargs)
+    net.load_state_dict(state["best_state"])
+    logits = predict_logits(net, bva, len(va["x"]))
+    temps = fit_temperature(logits, va["y"])
+    thresholds = choose_thresholds(sigmoid(logits / temps), va["y"])
+    ckpt = {
+        "format": FORMAT, "kind": "single", "name": spec.name, "title": spec.title,
+        "net": spec.net, "net_kwargs": dict(spec.net_kwargs), "state_dict": net.state_dict(),
+        "classes": list(CLASSES), "leads": list(LEADS), "fs": MODEL_FS, "samples": MODEL_SAMPLES,
+        "units": "mV", "view": spec.view, "view_params": view_params(spec.view),
+        "calibration": {"method": "per-class temperature, fitted on fold 9",
+                        "temperature": [float(t) for t in temps]},
+        "thresholds": [float(t) for t in thresholds],
+        "threshold_rule": "per class, maximises F1 on fold 9 (calibrated probabilities)",
+        "train": {"folds": list(TRAIN_FOLDS), "val_fold": VAL_FOLD, "n_train": int(len(tr["x"])),
+                  "n_val": int(len(va["x"])), "train_positives": dict(zip(CLASSES, tr["y"].sum(0).astype(int).tolist())),
+                  "epochs": hp["epochs"], "best_epoch": state["best_epoch"], "val_auc": state["best_auc"],
+                  "hyperparameters": hp, "seed": seed, "seconds": round(state["seconds"], 1),
+                  "threads": torch.get_num_threads(), "git_commit": git_commit(),
+                  "command": f"python -m ecgcore.train {spec.name} --data {data or '$PTBXL_DIR'}",
+                  "history": state["history"]},
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{spec.name}.pt"
+    torch.save(ckpt, path)
+    write_sums(out_dir)
+    print(f"wrote {path} (fold-9 macro AUC {state['best_auc']:.4f} at epoch {state['best_epoch']})")
+    return path
+
+
+def view_params(view: str) -> dict:
+    from . import views
+    if view == "spectrum":
+        return {"window": "hann", "max_hz": views.SPECTRUM_MAX_HZ, "detrend": "mean"}
+    if view == "scalogram":
+        return {"wavelet": views.SCALO_WAVELET, "fmin": views.SCALO_FMIN, "fmax": views.SCALO_FMAX,
+                "scales": views.SCALO_SCALES, "decimate": views.SCALO_DECIMATE, "method": "fft",
+                "dtype": "float32"}
+    return {"detrend": "none"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ecgcore.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", choices=sorted(REGISTRY))
+    parser.add_argument("--data", default=None, help="PTB-XL folder (default $PTBXL_DIR)")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue from runs/NAME/last.pt")
+    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    args = parser.parse_args(argv)
+    train(args.name, args.data, args.epochs, args.resume, args.seed, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""Shared fixtures: the PTB-XL folder (../shared/ptbxl in CI via PTBXL_DIR)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def ptbxl_path() -> Path | None:
+    path = os.environ.get("PTBXL_DIR") or (REPO.parent / "shared" / "ptbxl")
+    path = Path(path)
+    return path if (path / "ptbxl_database.csv").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def ptbxl_dir() -> Path:
+    path = ptbxl_path()
+    if path is None:
+        pytest.skip("PTB-XL folder not found: set PTBXL_DIR")
+    os.environ["PTBXL_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def index(ptbxl_dir):
+    from ecgcore.ptbxl import load_index
+    return load_index(ptbxl_dir)
