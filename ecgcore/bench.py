@@ -1,0 +1,119 @@
+"""Benchmark: median time per stage on this machine (targets from the issues in brackets).
+
+    python -m ecgcore.bench [--data ../shared/ptbxl] [--repeat 50] [--skip-explain]
+
+Stages: index load, load_record, spectrum and scalogram (single record and batch of 64),
+model inference per model (single record and batch throughput), one record through all
+models + fusion + quality, and explanations (SHAP, LIME) per model.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+
+TARGETS_MS = {"index load (cold)": 2000, "load_record 100 Hz": 5, "scalogram 12 leads (1 record)": 25,
+              "assess: 3 models + fusion + quality (1 record)": 100}
+
+
+def median_ms(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def row(name: str, ms: float, extra: str = "") -> dict:
+    target = TARGETS_MS.get(name)
+    verdict = "" if target is None else ("PASS" if ms < target else "FAIL") + f" (< {target} ms)"
+    print(f"{name:<52} {ms:10.2f} ms  {verdict} {extra}".rstrip(), flush=True)
+    return {"stage": name, "median_ms": ms, "target_ms": target, "extra": extra}
+
+
+def bench_data(data: str | None, repeat: int) -> list[dict]:
+    from .ptbxl import load_index, load_record
+    from .views import scalogram_view, spectrum_view
+    out = []
+    load_index.cache_clear()
+    t0 = time.perf_counter()
+    index = load_index(data)
+    out.append(row("index load (cold)", (time.perf_counter() - t0) * 1000))
+    ids = index.index[index["has_100"]].to_numpy()[:repeat]
+    it = iter(np.resize(ids, repeat + 10))
+    out.append(row("load_record 100 Hz", median_ms(lambda: load_record(int(next(it)), 100, data), repeat)))
+    x1 = load_record(int(ids[0]), 100, data).signal[None]
+    xb = np.repeat(x1, 64, axis=0)
+    out.append(row("spectrum 12 leads (1 record)", median_ms(lambda: spectrum_view(x1), repeat)))
+    out.append(row("spectrum batch of 64, per record", median_ms(lambda: spectrum_view(xb), 5) / 64))
+    out.append(row("scalogram 12 leads (1 record)", median_ms(lambda: scalogram_view(x1), repeat)))
+    out.append(row("scalogram batch of 64, per record", median_ms(lambda: scalogram_view(xb), 3) / 64))
+    return out
+
+
+def bench_models(data: str | None, repeat: int) -> tuple[list[dict], dict, np.ndarray]:
+    from .predict import assess
+    from .ptbxl import load_index, load_record
+    from .registry import available, load_model
+    out, models = [], {}
+    for name in available():
+        models[name] = load_model(name)
+    index = load_index(data)
+    rec = load_record(int(index.index[index["has_100"] & (index["fold"] == 10)][0]), 100, data)
+    from .record import model_input
+    x1 = model_input(rec)[None]
+    xb = np.repeat(x1, 64, axis=0)
+    for name, m in models.items():
+        ms = median_ms(lambda: m.predict_proba(x1), repeat)
+        batch_ms = median_ms(lambda: m.predict_proba(xb), 3)
+        out.append(row(f"{name}: predict_proba 1 record", ms, f"throughput {64000 / batch_ms:.0f} records/s (batch 64)"))
+    if "fused" in models:
+        full = {k: v for k, v in models.items()}
+        out.append(row("assess: 3 models + fusion + quality (1 record)",
+                       median_ms(lambda: assess(rec, full), repeat)))
+    return out, models, x1[0]
+
+
+def bench_explain(models: dict, signal: np.ndarray) -> list[dict]:
+    try:
+        from .explain import bench_explain as run
+    except ImportError as err:
+        print(f"explanations: not benchmarked ({err})")
+        return []
+    out = []
+    for key, seconds in run({k: v for k, v in models.items() if k != "fused"}, signal).items():
+        out.append(row(f"explain {key}", seconds * 1000))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ecgcore.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=None, help="PTB-XL folder (default $PTBXL_DIR)")
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (the app uses 1 per request)")
+    parser.add_argument("--skip-models", action="store_true")
+    parser.add_argument("--skip-explain", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(f"ecgcore bench: median of {args.repeat} runs, torch threads {args.threads}")
+    results = bench_data(args.data, args.repeat)
+    if not args.skip_models:
+        rows, models, signal = bench_models(args.data, args.repeat)
+        results += rows
+        if not args.skip_explain and models:
+            results += bench_explain(models, signal)
+    failed = [r["stage"] for r in results if r["target_ms"] and r["median_ms"] >= r["target_ms"]]
+    print("all targets met" if not failed else f"targets missed: {failed}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""Model cards: read weights/NAME.json and render it as Markdown (written by ecgcore.evaluate)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .record import CLASSES
+from .registry import WEIGHTS_DIR
+
+SUBSET_NOTE = ("The shipped weights were trained on the partial PTB-XL copy available here: the 1,501 "
+               "records of folds 1-8 with 100 Hz signals and a diagnostic superclass (fold 9: 236 "
+               "records for selection, calibration and thresholds; fold 10: 256 records for the figures "
+               "below). Published models trained on the full PTB-XL (17k training records) reach about "
+               "0.93 macro AUC; expect these to be weaker and their CIs wide.")
+RETRAIN = ("To retrain on a full PTB-XL: `python -m ecgcore.download --rate 100` (or point PTBXL_DIR at "
+           "a download), then `python -m ecgcore.train signal`, `... spectrum`, `... scalogram`, "
+           "`python -m ecgcore.fusion fit` and `python -m ecgcore.evaluate`.")
+
+
+def load_card(name: str, weights_dir: str | os.PathLike | None = None) -> dict:
+    """The card of model `name` as a dict. Raises FileNotFoundError with the command to make it."""
+    path = Path(weights_dir or WEIGHTS_DIR) / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no model card {path.name}; run `python -m ecgcore.evaluate`")
+    return json.loads(path.read_text())
+
+
+def _ci(m: dict) -> str:
+    lo, hi = m["macro_auc_ci95"]
+    return f"{m['macro_auc']:.3f} (95% CI {lo:.3f}-{hi:.3f})"
+
+
+def card_markdown(card: dict) -> str:
+    """Human-readable card: metrics with CIs and counts, calibration, training data, retraining."""
+    t, v = card["fold10"], card["fold9"]
+    lines = [f"# Model card: {card['title']} (`{card['name']}`)", "",
+             SUBSET_NOTE, "",
+             "## Headline", "",
+             f"- Fold-10 (test) macro ROC-AUC: **{_ci(t)}** on {t['n_records']} records "
+             f"({boot_text(t)}).",
+             f"- Fold-9 (validation, used for selection) macro ROC-AUC: {_ci(v)} on {v['n_records']} records.",
+             f"- Macro ECE on fold 10: {t['ece_before']:.3f} before calibration, {t['ece_after']:.3f} after.",
+             ""]
+    if "fusion_verdict" in card:
+        lines += [f"- {card['fusion_verdict']}.", ""]
+    lines += ["## Per class, fold 10", "",
+              "| class | positives | AUC (95% CI) | F1 | sensitivity | specificity | threshold |",
+              "|---|---|---|---|---|---|---|"]
+    for cls in CLASSES:
+        c = t["classes"][cls]
+        lines.append(f"| {cls} | {c['positives']} | {c['auc']:.3f} ({c['auc_ci95'][0]:.3f}-{c['auc_ci95'][1]:.3f}) "
+                     f"| {c['f1']:.3f} | {c['sensitivity']:.3f} | {c['specificity']:.3f} | {c['threshold']:.3f} |")
+    lines += ["", f"Thresholds: {card.get('threshold_rule')}. Calibration: "
+              f"{(card.get('calibration') or {}).get('method')}.", ""]
+    if "risk_coverage_fold10" in card:
+        lines += ["## Risk-coverage on fold 10", "", "| coverage | records | macro AUC |", "|---|---|---|"]
+        for row in card["risk_coverage_fold10"]["curve"]:
+            lines.append(f"| {row['coverage']:.2f} | {row['n_records']} | {row['macro_auc']:.3f} |")
+        lines.append("")
+    if "train" in card:
+        tr = card["train"]
+        lines += ["## Training", "",
+                  f"- Data: PTB-XL folds {tr['folds'][0]}-{tr['folds'][-1]}, {tr['n_train']} records "
+                  f"(positives {tr['train_positives']}); model chosen on fold {tr['val_fold']} "
+                  f"({tr['n_val']} records), epoch {tr['best_epoch']} of {tr['epochs']}.",
+                  f"- Network: `{card['net']}` {card['net_kwargs']}, {card['n_params']:,} parameters; "
+                  f"view `{card['view']}` {card['view_params']}.",
+                  f"- Time: {tr['seconds'] / 60:.1f} min on {tr['threads']} CPU threads; seed {tr['seed']}; "
+                  f"git commit {tr['git_commit']}.",
+                  f"- Command: `{tr['command']}`", ""]
+    if "quality_validation" in card:
+        lines += ["## Signal quality check vs PTB-XL's quality columns", "", "```",
+                  json.dumps(card["quality_validation"], indent=1)[:3000], "```", ""]
+    lines += ["## Retraining", "", RETRAIN, "", f"Card generated {card['generated']} by "
+              f"`{card['evaluation_command']}` from `{card['weights_file']}` (sha256 {card['weights_sha256'][:16]}...).",
+              "", "PTB-XL: Wagner et al., Scientific Data 7:154 (2020); PhysioNet doi:10.13026/kfzx-aw45 (CC BY 4.0).", ""]
+    return "\n".join(lines)
+
+
+def boot_text(m: dict) -> str:
+    pos = ", ".join(f"{k} {v}" for k, v in m["positives"].items())
+    return f"positives {pos}; {m['bootstrap_resamples']} bootstrap resamples of records"

@@ -1,0 +1,154 @@
+"""Fused (hybrid) model: late fusion of the three single-view models, fitted on fold 9 only.
+
+Per class c, the fused logit is a logistic-regression stack of the three models' calibrated
+logits for that class: z_c = b_c + sum_m w_cm * z_mc. Weights are fitted on fold 9 with L2
+regularisation (strength picked by 5-fold cross-validation inside fold 9), then a per-class
+temperature and max-F1 thresholds are fitted on fold 9 like every other model.
+
+    python -m ecgcore.fusion fit --data ../shared/ptbxl     # writes weights/fused.pt
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from .calibration import choose_thresholds, fit_temperature, macro_auc, sigmoid
+from .record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
+from .registry import FORMAT, REGISTRY, WEIGHTS_DIR, EcgModel, load_model, write_sums
+
+COMPONENTS: tuple[str, ...] = tuple(REGISTRY)
+C_GRID = (0.01, 0.1, 1.0, 10.0)
+
+
+class FusedModel:
+    """Three component models + per-class stacking weights. Same `predict_proba` contract."""
+
+    name = "fused"
+    view_name = None
+    net = None
+
+    def __init__(self, ckpt: dict, path: Path | None = None, weights_dir: str | os.PathLike | None = None,
+                 components: dict[str, EcgModel] | None = None):
+        self.ckpt, self.path = ckpt, path
+        self.components = components or {n: load_model(n, weights_dir) for n in ckpt["components"]}
+        self.weight = np.asarray(ckpt["weight"], np.float64)        # (5, M)
+        self.bias = np.asarray(ckpt["bias"], np.float64)            # (5,)
+        self.temperature = np.asarray(ckpt["calibration"]["temperature"], np.float64)
+        self.thresholds = np.asarray(ckpt["thresholds"], np.float32)
+        self.uncertainty_cut = float(ckpt.get("uncertainty_cut", np.inf))
+
+    @property
+    def title(self) -> str:
+        return self.ckpt.get("title", "Fused model")
+
+    def component_logits(self, signals: np.ndarray) -> dict[str, np.ndarray]:
+        """Calibrated logits (N, 5) per component model."""
+        return {n: m.logits(signals) / m.temperature for n, m in self.components.items()}
+
+    def fuse_logits(self, comp: dict[str, np.ndarray]) -> np.ndarray:
+        """Uncalibrated fused logits (N, 5) from calibrated component logits."""
+        z = np.stack([comp[n] for n in self.ckpt["components"]], axis=-1)   # (N, 5, M)
+        return (z * self.weight[None]).sum(-1) + self.bias[None]
+
+    def calibrate(self, logits: np.ndarray) -> np.ndarray:
+        return sigmoid(logits / self.temperature)
+
+    def predict_all(self, signals: np.ndarray) -> dict[str, np.ndarray]:
+        """Calibrated probabilities (N, 5) for every component and 'fused', one pass each."""
+        comp = self.component_logits(signals)
+        out = {n: sigmoid(z).astype(np.float32) for n, z in comp.items()}
+        out["fused"] = self.calibrate(self.fuse_logits(comp)).astype(np.float32)
+        return out
+
+    def predict_proba(self, signals: np.ndarray) -> np.ndarray:
+        """(N, 1000, 12) float32 mV at 100 Hz -> (N, 5) calibrated fused probabilities."""
+        return self.predict_all(signals)["fused"]
+
+
+def uncertainty_score(probs: dict[str, np.ndarray], thresholds: np.ndarray) -> np.ndarray:
+    """Per record (N,): mean binary entropy of the fused probabilities (bits) plus the mean
+    spread (max - min) of the three models' probabilities. Higher = less certain."""
+    p = np.clip(probs["fused"], 1e-6, 1 - 1e-6)
+    entropy = -(p * np.log2(p) + (1 - p) * np.log2(1 - p)).mean(-1)
+    comps = np.stack([v for k, v in probs.items() if k != "fused"])
+    spread = (comps.max(0) - comps.min(0)).mean(-1)
+    return entropy + spread
+
+
+def fit_stack(z: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Per-class logistic stacking. z (N, 5, M) calibrated logits, y (N, 5) -> weight (5, M), bias (5,)."""
+    n_classes, m = z.shape[1], z.shape[2]
+    weight, bias, chosen = np.zeros((n_classes, m)), np.zeros(n_classes), {}
+    for k in range(n_classes):
+        best_c, best = C_GRID[0], -1.0
+        for c in C_GRID:
+            folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+            scores = []
+            for tr, te in folds.split(z[:, k], y[:, k]):
+                lr = LogisticRegression(C=c).fit(z[tr, k], y[tr, k])
+                from sklearn.metrics import roc_auc_score
+                scores.append(roc_auc_score(y[te, k], lr.decision_function(z[te, k])))
+            if np.mean(scores) > best:
+                best_c, best = c, float(np.mean(scores))
+        lr = LogisticRegression(C=best_c).fit(z[:, k], y[:, k])
+        weight[k], bias[k] = lr.coef_[0], lr.intercept_[0]
+        chosen[CLASSES[k]] = {"C": best_c, "cv_auc": best}
+    return weight, bias, chosen
+
+
+def fit(data: str | None = None, weights_dir: Path = WEIGHTS_DIR) -> Path:
+    """Fit the fused model on fold 9 and write weights/fused.pt (+ refresh SHA256SUMS)."""
+    from .dataset import load_split
+    va = load_split("val", data)
+    comps = {n: load_model(n, weights_dir) for n in COMPONENTS}
+    comp_logits = {n: m.logits(va["x"]) / m.temperature for n, m in comps.items()}
+    z = np.stack([comp_logits[n] for n in COMPONENTS], axis=-1)
+    weight, bias, chosen = fit_stack(z, va["y"])
+    mean_auc = macro_auc(va["y"], sigmoid(z.mean(-1)))
+    fused_logits = (z * weight[None]).sum(-1) + bias[None]
+    temps = fit_temperature(fused_logits, va["y"])
+    thresholds = choose_thresholds(sigmoid(fused_logits / temps), va["y"])
+    probs = {n: sigmoid(v) for n, v in comp_logits.items()}
+    probs["fused"] = sigmoid(fused_logits / temps)
+    cut = float(np.quantile(uncertainty_score(probs, thresholds), 0.9))
+    ckpt = {
+        "format": FORMAT, "kind": "fusion", "name": "fused", "title": "Fused model (stacked late fusion)",
+        "components": list(COMPONENTS), "weight": weight.tolist(), "bias": bias.tolist(),
+        "classes": list(CLASSES), "leads": list(LEADS), "fs": MODEL_FS, "samples": MODEL_SAMPLES,
+        "calibration": {"method": "per-class temperature, fitted on fold 9",
+                        "temperature": [float(t) for t in temps]},
+        "thresholds": [float(t) for t in thresholds],
+        "threshold_rule": "per class, maximises F1 on fold 9 (calibrated probabilities)",
+        "uncertainty_cut": cut,
+        "uncertainty_rule": "uncertain when entropy + model spread exceeds its fold-9 90th percentile",
+        "fit": {"fold": 9, "n_records": int(len(va["y"])), "stack_C": chosen,
+                "fold9_macro_auc_stacked_in_sample": macro_auc(va["y"], probs["fused"]),
+                "fold9_macro_auc_mean_of_logits": mean_auc,
+                "joint_embedding_model": "not fitted: only the late fusion is shipped"},
+    }
+    path = weights_dir / "fused.pt"
+    torch.save(ckpt, path)
+    write_sums(weights_dir)
+    print(f"wrote {path}: stacking C per class {chosen}")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ecgcore.fusion", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["fit"])
+    parser.add_argument("--data", default=None, help="PTB-XL folder (default $PTBXL_DIR)")
+    parser.add_argument("--weights", type=Path, default=WEIGHTS_DIR)
+    args = parser.parse_args(argv)
+    fit(args.data, args.weights)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
