@@ -147,3 +147,31 @@ NETS: dict[str, type[nn.Module]] = {
     "SpectrumTransformer": SpectrumTransformer,
     "ScalogramCNN": ScalogramCNN,
 }
+
+
+class Ensemble(nn.Module):
+    """K independently initialised members of one architecture; logits are the members' mean.
+    (N, 12, ...) -> (N, n_classes). Members train on the same batches with their own losses."""
+
+    def __init__(self, n_classes: int = 5, member: str = "SignalResNet", k: int = 3,
+                 member_kwargs: dict | None = None):
+        super().__init__()
+        self.members = nn.ModuleList([NETS[member](n_classes=n_classes, **(member_kwargs or {}))
+                                      for _ in range(k)])
+        self.embed_dim = sum(m.embed_dim for m in self.members)
+
+    @property
+    def scales(self) -> list[InputScale]:
+        return [m.scale for m in self.members]
+
+    def member_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x) for m in self.members])              # (K, N, n_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([m.embed(x) for m in self.members], dim=1)   # (N, sum of embed dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.member_logits(x).mean(0)
+
+
+NETS["Ensemble"] = Ensemble

@@ -40,17 +40,19 @@ class ModelSpec:
 
 REGISTRY: dict[str, ModelSpec] = {
     "signal": ModelSpec(
-        "signal", "1D ResNet on the time signal", "signal", "SignalResNet",
-        {"width": 64, "depth": 4, "kernel": 7, "dropout": 0.2},
-        {"epochs": 60, "lr": 3e-3, "batch": 64, "weight_decay": 1e-2}),
+        "signal", "1D ResNet on the time signal (3-member ensemble)", "signal", "Ensemble",
+        {"member": "SignalResNet", "k": 3,
+         "member_kwargs": {"width": 64, "depth": 4, "kernel": 7, "dropout": 0.3}},
+        {"epochs": 40, "lr": 3e-3, "batch": 64, "weight_decay": 5e-2}),
     "spectrum": ModelSpec(
-        "spectrum", "1D CNN + Transformer on the FFT spectrum", "spectrum", "SpectrumTransformer",
-        {"d_model": 64, "n_layers": 2, "n_heads": 4, "dropout": 0.2},
-        {"epochs": 60, "lr": 2e-3, "batch": 64, "weight_decay": 1e-2}),
+        "spectrum", "1D CNN + Transformer on the FFT spectrum (3-member ensemble)", "spectrum", "Ensemble",
+        {"member": "SpectrumTransformer", "k": 3,
+         "member_kwargs": {"d_model": 64, "n_layers": 2, "n_heads": 4, "dropout": 0.3}},
+        {"epochs": 40, "lr": 2e-3, "batch": 64, "weight_decay": 5e-2}),
     "scalogram": ModelSpec(
         "scalogram", "2D CNN on the wavelet scalogram", "scalogram", "ScalogramCNN",
-        {"widths": [32, 48, 64, 96], "dropout": 0.2},
-        {"epochs": 40, "lr": 3e-3, "batch": 64, "weight_decay": 1e-2}),
+        {"widths": [32, 48, 64, 96], "dropout": 0.3},
+        {"epochs": 40, "lr": 3e-3, "batch": 64, "weight_decay": 5e-2}),
 }
 
 

@@ -32,13 +32,19 @@ RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
 
 
 def augment_signal(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """ECG augmentation on (B, T, 12) mV: gain, baseline wander, noise, circular time shift."""
+    """ECG augmentation on (B, T, 12) mV: time stretch (+-10%, heart-rate-like), gain,
+    baseline wander, noise, circular time shift."""
     b, t, c = x.shape
+    pos = np.arange(t)[None, :] * rng.uniform(0.9, 1.1, (b, 1))          # (B, T) read positions
+    i0 = np.floor(pos).astype(int)
+    w = (pos - i0)[..., None]
+    rows = np.arange(b)[:, None]
+    x = x[rows, i0 % t] * (1 - w) + x[rows, (i0 + 1) % t] * w
     gain = np.exp(rng.normal(0, 0.15, (b, 1, 1))) * np.exp(rng.normal(0, 0.05, (b, 1, c)))
     time = np.arange(t)[None, :, None] / MODEL_FS
     freq = rng.uniform(0.05, 0.5, (b, 1, 1))
     wander = rng.uniform(0, 0.3, (b, 1, 1)) * np.sin(2 * np.pi * freq * time + rng.uniform(0, 6.3, (b, 1, c)))
-    noise = rng.normal(0, 1, x.shape) * rng.uniform(0, 0.03, (b, 1, 1))
+    noise = rng.standard_normal(x.shape, dtype=np.float32) * rng.uniform(0, 0.03, (b, 1, 1))
     out = x * gain + wander + noise
     shifts = rng.integers(0, t, b)
     return np.stack([np.roll(o, s, axis=0) for o, s in zip(out, shifts)]).astype(np.float32)
@@ -49,7 +55,7 @@ def augment_scalogram(v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     circular time shift, one time mask and one frequency mask (SpecAugment style)."""
     b, c, s, w = v.shape
     gain = np.exp(rng.normal(0, 0.15, (b, 1, 1, 1))) * np.exp(rng.normal(0, 0.05, (b, c, 1, 1)))
-    out = v.astype(np.float32) * gain
+    out = (v.astype(np.float32) * gain).astype(np.float32)
     for i in range(b):
         out[i] = np.roll(out[i], int(rng.integers(0, w)), axis=-1)
         t0, f0 = int(rng.integers(0, w - 25)), int(rng.integers(0, s - 4))
@@ -78,12 +84,12 @@ class Batches:
 def fit_input_scale(net: nn.Module, batches: Batches, n: int) -> None:
     """Set the net's per-lead input mean/std from training-fold view values."""
     values = torch.from_numpy(batches.get(np.arange(min(n, 512)), None))
-    scale = net.scale
-    with torch.no_grad():
-        v = torch.log1p(values * scale.log_scale) if scale.log else values
-        dims = [0] + list(range(2, v.dim()))
-        scale.mean.copy_(v.mean(dim=dims))
-        scale.std.copy_(v.std(dim=dims).clamp_min(1e-3))
+    for scale in getattr(net, "scales", None) or [net.scale]:
+        with torch.no_grad():
+            v = torch.log1p(values * scale.log_scale) if scale.log else values
+            dims = [0] + list(range(2, v.dim()))
+            scale.mean.copy_(v.mean(dim=dims))
+            scale.std.copy_(v.std(dim=dims).clamp_min(1e-3))
 
 
 def predict_logits(net: nn.Module, batches: Batches, n: int, bs: int = 128) -> np.ndarray:
@@ -104,11 +110,12 @@ def git_commit() -> str:
 
 
 def train(name: str, data: str | None, epochs: int | None = None, resume: bool = False,
-          seed: int = 0, out_dir: Path = WEIGHTS_DIR) -> Path:
+          seed: int = 0, out_dir: Path = WEIGHTS_DIR, threads: int | None = None) -> Path:
     spec = REGISTRY[name]
     hp = dict(spec.train, epochs=epochs or spec.train["epochs"])
     torch.manual_seed(seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if threads:
+        torch.set_num_threads(threads)
     tr, va = load_split("train", data), load_split("val", data)
     btr, bva = Batches(spec, tr, "train"), Batches(spec, va, "val")
     net = nets.NETS[spec.net](n_classes=len(CLASSES), **spec.net_kwargs)
@@ -140,7 +147,11 @@ def train(name: str, data: str | None, epochs: int | None = None, resume: bool =
             if len(idx) < 2:
                 continue
             xb = torch.from_numpy(btr.get(idx, rng))
-            loss = loss_fn(net(xb), torch.from_numpy(tr["y"][idx]))
+            yb = torch.from_numpy(tr["y"][idx])
+            if isinstance(net, nets.Ensemble):   # each member learns on its own loss
+                loss = torch.stack([loss_fn(z, yb) for z in net.member_logits(xb)]).mean()
+            else:
+                loss = loss_fn(net(xb), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -216,8 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from runs/NAME/last.pt")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     args = parser.parse_args(argv)
-    train(args.name, args.data, args.epochs, args.resume, args.seed, args.out)
+    train(args.name, args.data, args.epochs, args.resume, args.seed, args.out, args.threads)
     return 0
 
 
