@@ -40,10 +40,9 @@ class ModelSpec:
 
 REGISTRY: dict[str, ModelSpec] = {
     "signal": ModelSpec(
-        "signal", "1D ResNet on the time signal (3-member ensemble)", "signal", "Ensemble",
-        {"member": "SignalResNet", "k": 3,
-         "member_kwargs": {"width": 64, "depth": 4, "kernel": 7, "dropout": 0.3}},
-        {"epochs": 40, "lr": 3e-3, "batch": 64, "weight_decay": 5e-2}),
+        "signal", "1D ResNet on the time signal", "signal", "SignalResNet",
+        {"width": 64, "depth": 4, "kernel": 7, "dropout": 0.2},
+        {"epochs": 60, "lr": 3e-3, "batch": 64, "weight_decay": 1e-2, "stretch": False}),
     "spectrum": ModelSpec(
         "spectrum", "1D CNN + Transformer on the FFT spectrum (3-member ensemble)", "spectrum", "Ensemble",
         {"member": "SpectrumTransformer", "k": 3,

@@ -31,15 +31,22 @@ from .views import compute_view
 RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
 
 
-def augment_signal(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """ECG augmentation on (B, T, 12) mV: time stretch (+-10%, heart-rate-like), gain,
-    baseline wander, noise, circular time shift."""
-    b, t, c = x.shape
+def _stretch(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Circular time stretch by a factor in [0.9, 1.1] per record (heart-rate-like). (B, T, C)."""
+    b, t, _ = x.shape
     pos = np.arange(t)[None, :] * rng.uniform(0.9, 1.1, (b, 1))          # (B, T) read positions
     i0 = np.floor(pos).astype(int)
     w = (pos - i0)[..., None]
     rows = np.arange(b)[:, None]
-    x = x[rows, i0 % t] * (1 - w) + x[rows, (i0 + 1) % t] * w
+    return x[rows, i0 % t] * (1 - w) + x[rows, (i0 + 1) % t] * w
+
+
+def augment_signal(x: np.ndarray, rng: np.random.Generator, stretch: bool = True) -> np.ndarray:
+    """ECG augmentation on (B, T, 12) mV: time stretch (optional), gain, baseline wander,
+    noise, circular time shift."""
+    b, t, c = x.shape
+    if stretch:
+        x = _stretch(x, rng)
     gain = np.exp(rng.normal(0, 0.15, (b, 1, 1))) * np.exp(rng.normal(0, 0.05, (b, 1, c)))
     time = np.arange(t)[None, :, None] / MODEL_FS
     freq = rng.uniform(0.05, 0.5, (b, 1, 1))
@@ -77,7 +84,7 @@ class Batches:
             return augment_scalogram(v, rng) if rng is not None else v.astype(np.float32)
         x = self.x[idx]
         if rng is not None:
-            x = augment_signal(x, rng)
+            x = augment_signal(x, rng, self.spec.train.get("stretch", True))
         return compute_view(self.spec.view, x).values
 
 
