@@ -66,16 +66,41 @@ def card_markdown(card: dict) -> str:
                   f"({tr['n_val']} records), epoch {tr['best_epoch']} of {tr['epochs']}.",
                   f"- Network: `{card['net']}` {card['net_kwargs']}, {card['n_params']:,} parameters; "
                   f"view `{card['view']}` {card['view_params']}.",
-                  f"- Time: {tr['seconds'] / 60:.1f} min on {tr['threads']} CPU threads; seed {tr['seed']}; "
+                  f"- Time: {tr['seconds'] / 60:.1f} min on {tr['threads']} CPU thread(s); seed {tr['seed']}; "
                   f"git commit {tr['git_commit']}.",
                   f"- Command: `{tr['command']}`", ""]
-    if "quality_validation" in card:
-        lines += ["## Signal quality check vs PTB-XL's quality columns", "", "```",
-                  json.dumps(card["quality_validation"], indent=1)[:3000], "```", ""]
+    lines += limitations(card)
+    if "groups" in card.get("quality_validation", {}):
+        q = card["quality_validation"]
+        lines += ["## Signal quality check vs PTB-XL's quality columns", "",
+                  f"Our per-lead quality check on all {q['records']} records with {q['fs']} Hz signals, "
+                  "grouped by PTB-XL's own flags (a record is 'flagged' when any lead has a problem).", "",
+                  "| PTB-XL group | records | flagged by us | not assessable | most common problem |",
+                  "|---|---|---|---|---|"]
+        for group, g in q["groups"].items():
+            common = max(g["by_code_rate"], key=g["by_code_rate"].get)
+            lines.append(f"| {group} | {g['records']} | {g['flagged_rate']:.1%} | {g['not_assessable_rate']:.1%} "
+                         f"| {common} ({g['by_code_rate'][common]:.1%}) |")
+        lines.append("")
     lines += ["## Retraining", "", RETRAIN, "", f"Card generated {card['generated']} by "
               f"`{card['evaluation_command']}` from `{card['weights_file']}` (sha256 {card['weights_sha256'][:16]}...).",
               "", "PTB-XL: Wagner et al., Scientific Data 7:154 (2020); PhysioNet doi:10.13026/kfzx-aw45 (CC BY 4.0).", ""]
     return "\n".join(lines)
+
+
+def limitations(card: dict) -> list[str]:
+    """Where the model is weakest, in words, from the fold-10 figures."""
+    t = card["fold10"]["classes"]
+    worst_auc = min(t, key=lambda c: t[c]["auc"])
+    worst_sens = min(t, key=lambda c: t[c]["sensitivity"])
+    return ["## Where it fails", "",
+            f"- Weakest class by AUC: {worst_auc} ({t[worst_auc]['auc']:.3f}, {t[worst_auc]['positives']} positives "
+            "in fold 10, so its CI is the widest).",
+            f"- Lowest sensitivity at the shipped threshold: {worst_sens} ({t[worst_sens]['sensitivity']:.0%}: "
+            f"{t[worst_sens]['confusion']['fn']} of {t[worst_sens]['positives']} positives missed).",
+            "- Trained on 1,501 records from one PTB-XL source population (Schiller devices, Germany, 1989-1996); "
+            "not validated on other devices, paediatric ECGs, pacemaker rhythms or other populations.",
+            "- Fold 9 flatters every model (used for selection and calibration): read fold 10.", ""]
 
 
 def boot_text(m: dict) -> str:

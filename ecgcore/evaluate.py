@@ -149,7 +149,12 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="PTB-XL folder (default $PTBXL_DIR)")
     parser.add_argument("--models", nargs="*", default=list(REGISTRY) + ["fused"])
+    parser.add_argument("--markdown-only", action="store_true", help="re-render NAME.md from NAME.json")
     args = parser.parse_args(argv)
+    if args.markdown_only:
+        for name in args.models:
+            (WEIGHTS_DIR / f"{name}.md").write_text(card_markdown(json.loads((WEIGHTS_DIR / f"{name}.json").read_text())))
+        return 0
     splits = {s: load_split(s, args.data) for s in ("val", "test")}
     for name in tqdm(args.models, desc="model cards"):
         card = evaluate_model(name, args.data, splits)
