@@ -5,6 +5,7 @@ would be accepted. Limits are module constants so the app can quote them.
 """
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from collections import Counter
@@ -86,7 +87,8 @@ def check_rate(fs: object, where: str) -> float:
         raise UploadError(f"{where}: sampling rate {show(fs)} is not a number; give it in Hz, "
                           "e.g. 500") from None
     if not math.isfinite(value) or not MIN_FS <= value <= MAX_FS:
-        raise UploadError(f"{where}: sampling rate {show(fs)} Hz is impossible for an ECG; "
+        shown = f"{value:g}" if isinstance(fs, (int, float)) else show(fs)
+        raise UploadError(f"{where}: sampling rate {shown} Hz is impossible for an ECG; "
                           f"accepted: {MIN_FS:g} to {MAX_FS:g} Hz")
     return value
 
@@ -151,78 +153,81 @@ def _longest_run(mask: np.ndarray) -> tuple[int, int]:
     return int(ends[i] - starts[i]), int(starts[i])
 
 
-def check_finite(x: np.ndarray, fs: float, where: str) -> None:
-    """Refuses NaN/inf samples, naming each bad lead with its count and longest run. x (T, 12)."""
-    bad = ~np.isfinite(x)
-    if not bad.any():
-        return
-    parts = []
-    for j in np.flatnonzero(bad.any(axis=0)):
-        run, start = _longest_run(bad[:, j])
-        parts.append(f"lead {LEADS[j]} has {int(bad[:, j].sum())} missing/non-finite samples "
-                     f"(longest run {run} from {start / fs:.2f} s)")
-    raise UploadError(f"{where}: {listing(parts, 4)}. Gaps are not filled in: upload a "
-                      "recording without missing samples")
-
-
-def check_amplitude(x: np.ndarray, where: str) -> None:
-    """Refuses leads whose 99th percentile of |x| exceeds MAX_MV, or any |x| > HARD_MAX_MV. x (T, 12)."""
-    ax = np.abs(x)
-    peak = ax.max(axis=0)
-    bad = np.flatnonzero(peak > HARD_MAX_MV)
-    if bad.size:
-        parts = [f"lead {LEADS[j]} has a sample of {x[np.argmax(ax[:, j]), j]:.4g} mV" for j in bad]
-        raise UploadError(f"{where}: {listing(parts, 4)}; no ECG sample reaches {HARD_MAX_MV:g} mV: "
-                          "the data are corrupted or not in mV")
-    p99 = np.percentile(ax, 99, axis=0)
-    bad = np.flatnonzero(p99 > MAX_MV)
-    if bad.size:
-        parts = [f"lead {LEADS[j]} reaches {p99[j]:.4g} mV" for j in bad]
-        raise UploadError(f"{where}: {listing(parts, 4)} (99th percentile of |x|); a real ECG stays "
-                          f"within about 10 mV, and {MAX_MV:g} mV is the limit. Values this large "
-                          "suggest microvolts (uV) given as millivolts: divide by 1000 (for WFDB, "
-                          "state the units uV in the header)")
-
-
-def check_flat(x: np.ndarray, fs: float, where: str) -> None:
-    """Refuses flat leads (peak-to-peak < FLAT_PTP_MV) or constant stretches >= FLAT_RUN_SECONDS."""
-    ptp = np.ptp(x, axis=0)
-    flat = np.flatnonzero(ptp < FLAT_PTP_MV)
-    if flat.size == x.shape[1] and ptp.max() > 0:
-        raise UploadError(f"{where}: all 12 leads are under {FLAT_PTP_MV:g} mV peak-to-peak "
-                          f"(largest {ptp.max():.3g} mV): the units are wrong (volts given as mV, "
-                          "or a header stating uV for mV data). Give the signal in mV")
-    if flat.size:
-        parts = [f"lead {LEADS[j]} is a flat line (peak-to-peak {ptp[j]:.3g} mV)" for j in flat]
-        raise UploadError(f"{where}: {listing(parts, 4)}: electrode off or an empty channel "
-                          "(volts given as millivolts also look flat). Every lead must carry signal")
-    same = np.diff(x, axis=0) == 0
-    for j in range(x.shape[1]):
-        run, start = _longest_run(same[:, j])
-        if (run + 1) / fs >= FLAT_RUN_SECONDS:
-            raise UploadError(f"{where}: lead {LEADS[j]} is flat (constant) for {(run + 1) / fs:.2f} s "
-                              f"from {start / fs:.2f} s: electrode off or padding. Upload a recording "
-                              f"with no constant stretch of {FLAT_RUN_SECONDS:g} s or more")
+def lead_stats(col: np.ndarray, fs: float) -> dict:
+    """Sanity figures of one lead (T,): non-finite count/run, peak, p99 of |x|, ptp, flat run."""
+    bad = ~np.isfinite(col)
+    if bad.any():
+        run, start = _longest_run(bad)
+        return {"nonfinite": int(bad.sum()), "run": run, "start": start / fs}
+    ax = np.abs(col)
+    k = int(np.argmax(ax))
+    run, start = _longest_run(np.diff(col) == 0)
+    return {"nonfinite": 0, "peak": float(col[k]), "p99": float(np.percentile(ax, 99)),
+            "ptp": float(np.ptp(col)), "flat_s": (run + 1) / fs if run else 0.0,
+            "flat_from": start / fs}
 
 
 def check_signal(x: np.ndarray, fs: float, where: str) -> None:
-    """All signal checks, in order: finite, amplitude, flat. x (T, 12) float, canonical order, mV."""
-    check_finite(x, fs, where)
-    check_amplitude(x, where)
-    check_flat(x, fs, where)
+    """All signal checks, in order: finite, amplitude, flat. x (T, 12) float, canonical order, mV.
+
+    Works lead by lead, so temporaries stay at a few times one lead's size.
+    """
+    st = [lead_stats(x[:, j], fs) for j in range(x.shape[1])]
+    bad = [f"lead {LEADS[j]} has {s['nonfinite']} missing/non-finite samples (longest run "
+           f"{s['run']} from {s['start']:.2f} s)" for j, s in enumerate(st) if s["nonfinite"]]
+    if bad:
+        raise UploadError(f"{where}: {listing(bad, 4)}. Gaps are not filled in: upload a "
+                          "recording without missing samples")
+    bad = [f"lead {LEADS[j]} reaches {s['p99']:.4g} mV" for j, s in enumerate(st) if s["p99"] > MAX_MV]
+    if bad:
+        raise UploadError(f"{where}: {listing(bad, 4)} (99th percentile of |x|); a real ECG stays "
+                          f"within about 10 mV, and {MAX_MV:g} mV is the limit. Values this large "
+                          "suggest microvolts (uV) given as millivolts: divide by 1000 (for WFDB, "
+                          "state the units uV in the header)")
+    bad = [f"lead {LEADS[j]} has a sample of {s['peak']:.4g} mV" for j, s in enumerate(st)
+           if abs(s["peak"]) > HARD_MAX_MV]
+    if bad:
+        raise UploadError(f"{where}: {listing(bad, 4)}; no ECG sample reaches {HARD_MAX_MV:g} mV: "
+                          "the data are corrupted or not in mV")
+    ptp = [s["ptp"] for s in st]
+    if max(ptp) < FLAT_PTP_MV and max(ptp) > 0:
+        raise UploadError(f"{where}: all 12 leads are under {FLAT_PTP_MV:g} mV peak-to-peak "
+                          f"(largest {max(ptp):.3g} mV): the units are wrong (volts given as mV, "
+                          "or a header stating uV for mV data). Give the signal in mV")
+    bad = [f"lead {LEADS[j]} is a flat line (peak-to-peak {p:.3g} mV)" for j, p in enumerate(ptp)
+           if p < FLAT_PTP_MV]
+    if bad:
+        raise UploadError(f"{where}: {listing(bad, 4)}: electrode off or an empty channel "
+                          "(volts given as millivolts also look flat). Every lead must carry signal")
+    for j, s in enumerate(st):
+        if s["flat_s"] >= FLAT_RUN_SECONDS:
+            raise UploadError(f"{where}: lead {LEADS[j]} is flat (constant) for {s['flat_s']:.2f} s "
+                              f"from {s['flat_from']:.2f} s: electrode off or padding. Upload a "
+                              f"recording with no constant stretch of {FLAT_RUN_SECONDS:g} s or more")
 
 
 # ---------------------------------------------------------------- WFDB header
 
-def decode_text(name: str, data: bytes, what: str) -> str:
-    """UTF-8 text (BOM allowed) or UploadError naming the first bad byte."""
+def check_text(name: str, data: bytes, what: str) -> None:
+    """Refuses NUL bytes and invalid UTF-8 (checked in 1 MB chunks: no full-size copy)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise UploadError(f"{show(name)} is UTF-16 text: save it as UTF-8 (expected {what})")
     if b"\x00" in data:
         raise UploadError(f"{show(name)} contains NUL bytes: it is binary, not {what}")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise UploadError(f"{show(name)} is not UTF-8 text (byte 0x{data[err.start]:02x} at offset "
-                          f"{err.start}): expected {what}") from None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for at in range(0, len(data), 2**20):
+        try:
+            decoder.decode(data[at:at + 2**20], final=at + 2**20 >= len(data))
+        except UnicodeDecodeError as err:
+            bad = min(at + max(err.start, 0), len(data) - 1)
+            raise UploadError(f"{show(name)} is not UTF-8 text (byte 0x{data[bad]:02x} near "
+                              f"offset {bad}): expected {what}") from None
+
+
+def decode_text(name: str, data: bytes, what: str) -> str:
+    """UTF-8 text (BOM dropped) or UploadError naming the first bad byte."""
+    check_text(name, data, what)
+    return data.decode("utf-8-sig")
 
 
 def parse_header(name: str, data: bytes) -> dict:
@@ -302,10 +307,13 @@ def check_wfdb_signals(where: str, dat_name: str, sigs: list[dict]) -> tuple[str
             raise UploadError(f"{where}: signal line {k} names {show(s['file'])} but the uploaded "
                               f".dat is {show(dat_name)}: upload the .hea with its own .dat")
     fmts = {s["fmt"] for s in sigs}
-    if len(fmts) > 1 or not fmts <= set(WFDB_FORMATS):
-        raise UploadError(f"{where}: WFDB format {listing(sorted(fmts))} is not accepted; accepted: "
-                          f"one of {', '.join(WFDB_FORMATS)} for all signals (compressed 508/516/524 "
-                          "are not: convert with wfdb's wrsamp)")
+    if len(fmts) > 1:
+        raise UploadError(f"{where}: the signals use different WFDB formats ({listing(sorted(fmts))}); "
+                          "accepted: one format for all 12 signals in one .dat")
+    if not fmts <= set(WFDB_FORMATS):
+        raise UploadError(f"{where}: WFDB format {fmts.pop()} is not accepted; accepted: one of "
+                          f"{', '.join(WFDB_FORMATS)} (compressed 508/516/524 are not: rewrite the "
+                          "record with wfdb.wrsamp in format 16)")
     layout = {(s["spf"], s["skew"], s["offset"]) for s in sigs}
     if layout != {(1, 0, sigs[0]["offset"])}:
         raise UploadError(f"{where}: signals use several samples per frame, skew or different byte "

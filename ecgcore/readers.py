@@ -24,15 +24,15 @@ import numpy as np
 
 from .checks import (LEADS_TEXT, MAX_UPLOAD_MB, WFDB_FORMATS, WFDB_INVALID, UploadError,
                      check_duration, check_name, check_rate, check_signal, check_size,
-                     check_wfdb_signals, dat_bytes, decode_text, lead_order, listing,
+                     check_text, check_wfdb_signals, dat_bytes, lead_order, listing,
                      parse_header, show)
 from .record import LEADS, Record
 
 __all__ = ["UploadError", "MAX_UPLOAD_MB", "read_upload"]
 
 ACCEPTED = "a WFDB pair (.hea + .dat together), a .csv with a header row of lead names, or a .npy array"
+MAX_CSV_HEADER = 64 * 1024     # characters in the header row
 TIME_COLUMNS = {"", "time", "t", "time_s", "time (s)", "seconds", "sample", "samples", "index"}
-
 
 
 def read_upload(files: list[tuple[str, bytes]], fs: float | None = None) -> Record:
@@ -100,8 +100,9 @@ def read_wfdb(hea_name: str, hea: bytes, dat_name: str, dat: bytes, fs: float | 
     order, lead_notes = lead_order([s["name"] for s in sigs], where)
     fmt, offset, factors = check_wfdb_signals(where, dat_name, sigs)
     rate = check_rate(header["fs"], where)
-    if fs is not None and not math.isclose(check_rate(fs, "the given rate"), rate, rel_tol=1e-6):
-        raise UploadError(f"{where}: the header says {rate:g} Hz but {show(fs)} Hz was given: "
+    given = None if fs is None else check_rate(fs, "the given rate")
+    if given is not None and not math.isclose(given, rate, rel_tol=1e-6):
+        raise UploadError(f"{where}: the header says {rate:g} Hz but {given:g} Hz was given: "
                           "leave the rate empty for WFDB uploads (the header's rate is used)")
     sig_len = header["sig_len"]
     if sig_len is None:
@@ -121,18 +122,22 @@ def read_wfdb(hea_name: str, hea: bytes, dat_name: str, dat: bytes, fs: float | 
     if bad:
         raise UploadError(f"{show(dat_name)}: checksum mismatch for lead {listing(bad, 12)}: the .dat "
                           "is corrupted or belongs to another header. Upload the original pair")
-    x = d.astype(np.float64)
-    if fmt in WFDB_INVALID:
-        x[d == WFDB_INVALID[fmt]] = np.nan
-    x -= np.array([s["baseline"] for s in sigs], dtype=np.float64)
-    x *= factors
+    x = np.empty(d.shape, np.float64)      # canonical order, filled lead by lead
+    for i, j in enumerate(order):
+        col = x[:, i]
+        col[:] = d[:, j]
+        if fmt in WFDB_INVALID:
+            col[d[:, j] == WFDB_INVALID[fmt]] = np.nan
+        col -= sigs[j]["baseline"]
+        col *= factors[j]
+    del d
     units = sorted({s["units"] for s in sigs if s["units"].lower() != "mv"})
     if units:
         notes.append(f"units converted from {'/'.join(units)} to mV")
     if not all(s["units_given"] for s in sigs):
         notes.append("units not stated in the header: WFDB's default mV used")
     notes.append(f"read {sig_len} samples x 12 leads at {rate:g} Hz from WFDB format {fmt}")
-    return _record(x[:, order], rate, "WFDB", hea_name, notes + lead_notes,
+    return _record(x, rate, "WFDB", hea_name, notes + lead_notes,
                    files=[hea_name, dat_name], original_leads=[s["name"] for s in sigs])
 
 
@@ -142,7 +147,7 @@ def _rdrecord(where: str, header: dict, fmt: str, dat: bytes, sig_len: int) -> n
     lines = [f"upload 12 {header['fs_text']} {sig_len}"]
     for s in header["signals"]:
         off = f"+{s['offset']}" if s["offset"] else ""
-        lines.append(f"upload.dat {fmt}{off} {s['gain_text']}({s['baseline']})/{s['units']} "
+        lines.append(f"upload.dat {fmt}{off} {s['gain_text']}({s['baseline']})/mV "
                      f"{s['res']} {s['zero']} {s['init']} {s['checksum']} {s['block']} lead")
     with tempfile.TemporaryDirectory(prefix="ecg_upload_") as tmp:
         (Path(tmp) / "upload.hea").write_text("\n".join(lines) + "\n", encoding="ascii")
@@ -162,17 +167,24 @@ def _rdrecord(where: str, header: dict, fmt: str, dat: bytes, sig_len: int) -> n
 # ---------------------------------------------------------------- CSV
 
 def read_csv(name: str, data: bytes, fs: float | None) -> Record:
-    """A CSV (header row of lead names, one row per sample, mV) -> Record."""
+    """A CSV (header row of lead names, one row per sample, mV) -> Record.
+
+    Works on the bytes (validated as UTF-8 first) so a large file is not copied as text.
+    """
     where = show(name)
-    text = decode_text(name, data, "CSV text")
-    lines = [ln.rstrip("\r") for ln in text.split("\n")]
-    while lines and not lines[-1].strip():
-        lines.pop()
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    if not lines:
+    check_text(name, data, "CSV text")
+    start = re.match(rb"(\xef\xbb\xbf)?[\r\n]*", data).end()
+    end = len(data)
+    while end > start and data[end - 1] in b" \t\r\n":
+        end -= 1
+    if end == start:
         raise UploadError(f"{where} holds no text: expected a header row naming the leads")
-    header = lines[0]
+    nl = data.find(b"\n", start, min(end, start + MAX_CSV_HEADER))
+    if nl < 0 and end - start > MAX_CSV_HEADER:
+        raise UploadError(f"{where}: the first line is over {MAX_CSV_HEADER // 1024} KB long: "
+                          "expected a header row naming the leads, then one row per sample "
+                          "(line breaks missing?)")
+    header = data[start:nl if nl >= 0 else end].decode("utf-8").rstrip("\r")
     delim = next((d for d in ",;\t" if d in header), None)
     names = [c.strip().strip("\"'").strip() for c in (header.split(delim) if delim else [header])]
     if all(_is_number(c) for c in names):
@@ -184,13 +196,12 @@ def read_csv(name: str, data: bytes, fs: float | None) -> Record:
         skip = 1
     order, lead_notes = lead_order(names[skip:], where)
     rate = check_rate(fs, where)
-    rows = lines[1:]
-    check_duration(len(rows), rate, where)
-    x = _parse_rows(where, rows, delim, names)
-    notes.append(f"read {len(rows)} rows x 12 leads at {rate:g} Hz; CSV carries no units: mV assumed "
+    n_rows = data.count(b"\n", nl + 1, end) + 1 if nl >= 0 else 0
+    check_duration(n_rows, rate, where)
+    x = _parse_rows(where, data, (nl + 1, end), n_rows, delim, names, skip)
+    notes.append(f"read {n_rows} rows x 12 leads at {rate:g} Hz; CSV carries no units: mV assumed "
                  "(amplitudes checked)")
-    return _record(x[:, skip:][:, order], rate, "CSV", name, notes + lead_notes,
-                   original_leads=names[skip:])
+    return _record(x[:, order], rate, "CSV", name, notes + lead_notes, original_leads=names[skip:])
 
 
 def _is_number(cell: str) -> bool:
@@ -201,27 +212,39 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def _parse_rows(where: str, rows: list[str], delim: str | None, names: list[str]) -> np.ndarray:
-    """(len(rows), len(names)) float64; on any bad row or cell, UploadError naming it."""
-    try:
-        x = np.loadtxt(rows, delimiter=delim, dtype=np.float64, ndmin=2, comments=None,
-                       quotechar='"')
-        if x.shape == (len(rows), len(names)):
-            return x
-    except ValueError:
-        pass
-    for i, row in enumerate(rows, 2):
-        cells = row.split(delim) if delim else [row]
-        if len(cells) != len(names):
-            raise UploadError(f"{where}: line {i} has {len(cells)} cells but the header has "
-                              f"{len(names)} columns: every row needs one value per column")
-        for cell, col in zip(cells, names):
+def _parse_rows(where: str, data: bytes, span: tuple[int, int], n_rows: int, delim: str,
+                names: list[str], skip: int) -> np.ndarray:
+    """(n_rows, len(names) - skip) float64 of the lead columns of data[span]; UploadError naming
+    the first bad line or cell. Fast path: numpy's parser when every row has the right number
+    of delimiters; otherwise (or on failure) a row-by-row scan that names the problem.
+    """
+    hint = None
+    if data.count(delim.encode(), *span) == n_rows * (len(names) - 1):
+        fp = io.BytesIO(data)
+        fp.seek(span[0])
+        try:
+            x = np.loadtxt(fp, delimiter=delim, dtype=np.float64, ndmin=2, comments=None,
+                           quotechar='"', usecols=range(skip, len(names)), max_rows=n_rows,
+                           encoding="utf-8")
+            if x.shape == (n_rows, len(names) - skip):
+                return x
+        except ValueError as err:
+            m = re.search(r"at row (\d+)", str(err))
+            hint = int(m.group(1)) if m else None
+    rows = data[span[0]:span[1]].decode("utf-8").split("\n")
+    near = range(max(hint - 3, 0), min(hint + 3, len(rows))) if hint else range(0)
+    for i in [*near, *range(len(rows))]:
+        if rows[i].count(delim) != len(names) - 1:
+            what = "is empty" if not rows[i].strip() else f"has {rows[i].count(delim) + 1} cells"
+            raise UploadError(f"{where}: line {i + 2} {what} but the header has {len(names)} "
+                              "columns: every row needs one value per column, no blank lines")
+        for col, cell in zip(names[skip:], rows[i].rstrip("\r").split(delim)[skip:]):
             if not _is_number(cell.strip().strip('"')):
-                hint = " (use '.' as the decimal point)" if re.fullmatch(r"\s*-?\d+,\d+\s*", cell) else ""
-                raise UploadError(f"{where}: line {i}, column {show(col, 24)}: {show(cell, 30)} is "
-                                  f"not a number{hint}: every cell must be a value in mV")
-    raise UploadError(f"{where}: the rows could not be read as numbers (line breaks inside cells?): "
-                      "one row per sample, one number per lead")
+                tip = " (use '.' as the decimal point)" if re.fullmatch(r"\s*-?\d+,\d+\s*", cell) else ""
+                raise UploadError(f"{where}: line {i + 2}, column {show(col, 24)}: {show(cell, 30)} is "
+                                  f"not a number{tip}: every cell must be a value in mV")
+    raise UploadError(f"{where}: the rows could not be read as numbers (quotes or line breaks "
+                      "inside cells?): one row per sample, one plain number per lead")
 
 
 # ---------------------------------------------------------------- NPY
@@ -262,12 +285,15 @@ def read_npy(name: str, data: bytes, fs: float | None) -> Record:
     need = 12 * n * dtype.itemsize
     have = len(data) - fp.tell()
     if have != need:
-        raise UploadError(f"{where}: the header declares {shape} {dtype} = {need} bytes of data but "
-                          f"the file holds {have}: the file is {'truncated' if have < need else 'padded'}")
+        what = "truncated" if have < need else "padded"
+        raise UploadError(f"{where}: the header declares {shape} {dtype} = {need} bytes of data "
+                          f"but the file holds {have}: the file is {what}")
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as err:
         raise UploadError(f"{where}: numpy could not load it ({show(err, 120)})") from None
     x = arr.T if shape[0] == 12 and shape[1] != 12 else arr
-    return _record(x.astype(np.float64), rate, "NPY", name, notes + [
+    if x.dtype.kind in "iu" or x.dtype.itemsize < 4:
+        x = x.astype(np.float32)       # exact for int16; no abs() overflow on ints
+    return _record(x, rate, "NPY", name, notes + [
         f"read {n} samples x 12 leads at {rate:g} Hz"], original_leads=list(LEADS))
