@@ -22,6 +22,8 @@ PULSE_X = (-0.36, -0.30, -0.30, -0.10, -0.10, -0.04)  # 1 mV x 0.2 s calibration
 PULSE_Y = (0.0, 0.0, 1.0, 1.0, 0.0, 0.0)
 X_LEFT = -0.4                           # s of margin for the pulse
 FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=12, color="#222")
+CLASS_COLORS = {"NORM": "#2e7d32", "MI": "#c62828", "STTC": "#ef6c00", "CD": "#6a1b9a", "HYP": "#1565c0"}
+SMALL_LEGEND = dict(orientation="h", x=0, y=-0.3, yanchor="top", font=dict(size=11), itemwidth=30)
 
 
 def grid_boxes(speed: float, gain: float) -> dict[str, float]:
@@ -135,10 +137,20 @@ def saliency_band(saliency: np.ndarray, spacing: float, seconds: float = 10.0) -
     n = len(LEADS)
     edges = [-(n - 1) * spacing - spacing / 2 + k * spacing for k in range(n + 1)]   # ascending
     dx = seconds / saliency.shape[1]
-    zmax = float(np.abs(saliency).max()) or 1.0
-    return go.Heatmap(z=saliency[::-1], x0=dx / 2, dx=dx, y=edges, zmin=-zmax, zmax=zmax, zmid=0,
+    z = relative(saliency)[::-1]
+    return go.Heatmap(z=z, x0=dx / 2, dx=dx, y=edges, zmin=-1, zmax=1, zmid=0,
                       colorscale=SALIENCY_SCALE, opacity=0.55, showscale=True, hoverinfo="skip",
-                      colorbar=dict(title=dict(text="attribution", side="right"), thickness=10, len=0.5))
+                      colorbar=dict(title=dict(text=RELATIVE, side="right"), thickness=10, len=0.5))
+
+
+RELATIVE = "attribution / max |attribution|"
+
+
+def relative(saliency: np.ndarray) -> np.ndarray:
+    """Saliency divided by its largest magnitude: -1..1, sign kept (all zeros stay zeros)."""
+    a = np.asarray(saliency, np.float32)
+    m = float(np.abs(a).max())
+    return a / m if m > 0 else a
 
 
 def spectrum_figure(values: np.ndarray, freqs: np.ndarray, leads: list[str], *, log: bool = False,
@@ -156,10 +168,10 @@ def spectrum_figure(values: np.ndarray, freqs: np.ndarray, leads: list[str], *, 
                       row=1, col=1)
     fig.update_yaxes(title_text="magnitude (mV)", type="log" if log else "linear", row=1, col=1)
     if saliency is not None:
-        zmax = float(np.abs(saliency).max()) or 1.0
-        fig.add_trace(go.Heatmap(z=saliency, x0=float(freqs[0]), dx=df, y=list(LEADS), zmid=0,
-                                 zmin=-zmax, zmax=zmax, colorscale=SALIENCY_SCALE,
-                                 colorbar=dict(title=dict(text="attribution"), thickness=10, len=0.4, y=0.2),
+        fig.add_trace(go.Heatmap(z=relative(saliency), x0=float(freqs[0]), dx=df, y=list(LEADS), zmid=0,
+                                 zmin=-1, zmax=1, colorscale=SALIENCY_SCALE,
+                                 colorbar=dict(title=dict(text=RELATIVE, side="right"), thickness=10,
+                                               len=0.4, y=0.2),
                                  hovertemplate="%{y} %{x:.1f} Hz: %{z:.3g}<extra></extra>"), row=2, col=1)
         fig.update_yaxes(autorange="reversed", row=2, col=1)
     fig.update_xaxes(title_text="frequency (Hz)", row=rows, col=1)
@@ -175,8 +187,7 @@ def scalogram_figure(values: np.ndarray, freqs: np.ndarray, times: np.ndarray, t
     """Wavelet magnitude (S, W) of one lead, trace (T,) mV on top; saliency (S, W) as a second panel."""
     panels = [("|CWT| (mV)", values, "Viridis", None)]
     if saliency is not None:
-        zmax = float(np.abs(saliency).max()) or 1.0
-        panels.append(("attribution", saliency, SALIENCY_SCALE, zmax))
+        panels.append((RELATIVE, relative(saliency), SALIENCY_SCALE, 1.0))
     order = np.argsort(freqs)                        # plotly wants ascending y
     fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         specs=[[{"secondary_y": True}]] * len(panels))
@@ -184,16 +195,18 @@ def scalogram_figure(values: np.ndarray, freqs: np.ndarray, times: np.ndarray, t
     for r, (name, z, scale, zmax) in enumerate(panels, start=1):
         extra = dict(zmid=0, zmin=-zmax, zmax=zmax) if zmax else {}
         fig.add_trace(go.Heatmap(z=z[order], x0=float(times[0]), dx=dt, y=freqs[order], colorscale=scale,
-                                 colorbar=dict(title=dict(text=name), thickness=10, len=0.9 / len(panels),
-                                               y=1 - (r - 0.5) / len(panels)),
+                                 colorbar=dict(title=dict(text=name, side="right"), thickness=10, x=1.08,
+                                               len=0.9 / len(panels), y=1 - (r - 0.5) / len(panels)),
                                  hovertemplate="%{x:.2f} s, %{y:.1f} Hz: %{z:.3g}<extra></extra>", **extra),
                       row=r, col=1, secondary_y=False)
         fig.add_trace(go.Scatter(x0=0.0, dx=1.0 / trace_fs, y=trace, mode="lines", name=lead,
                                  line=dict(color="white", width=1.2), showlegend=False,
                                  hovertemplate=f"{lead} %{{x:.2f}} s: %{{y:.2f}} mV<extra></extra>"),
                       row=r, col=1, secondary_y=True)
-        fig.update_yaxes(type="log", title_text="frequency (Hz)", row=r, col=1, secondary_y=False)
-        fig.update_yaxes(title_text=f"{lead} (mV)", showgrid=False, row=r, col=1, secondary_y=True)
+        fig.update_yaxes(type="log", title_text="frequency (Hz)", tickvals=[0.5, 1, 2, 5, 10, 20, 45],
+                         row=r, col=1, secondary_y=False)
+        fig.update_yaxes(title_text=f"{lead} (mV)", showgrid=False, tickmode="auto", nticks=6, zeroline=False,
+                         row=r, col=1, secondary_y=True)
     fig.update_xaxes(title_text="time (s)", row=len(panels), col=1)
     fig.update_layout(height=380 * len(panels), margin=dict(l=60, r=20, t=30, b=50), font=FONT)
     return fig
@@ -207,12 +220,12 @@ def roc_figure(roc: dict[str, dict], aucs: dict[str, float], title: str = "") ->
     for cls in CLASSES:
         if cls in roc:
             fig.add_trace(go.Scatter(x=roc[cls]["fpr"], y=roc[cls]["tpr"], mode="lines",
-                                     name=f"{cls} {aucs.get(cls, float('nan')):.2f}", line=dict(width=1.6)))
-    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=340, font=FONT,
-                      margin=dict(l=50, r=10, t=40, b=40), plot_bgcolor="white",
-                      legend=dict(title=dict(text="AUC"), x=0.55, y=0.05))
+                                     name=f"{cls} {aucs.get(cls, float('nan')):.2f}",
+                                     line=dict(width=1.6, color=CLASS_COLORS[cls])))
+    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=380, font=FONT,
+                      margin=dict(l=50, r=10, t=40, b=100), plot_bgcolor="white", legend=SMALL_LEGEND)
     fig.update_xaxes(title_text="1 - specificity", range=[0, 1], gridcolor="#eee", constrain="domain")
-    fig.update_yaxes(title_text="sensitivity", range=[0, 1], gridcolor="#eee", scaleanchor="x")
+    fig.update_yaxes(title_text="sensitivity", range=[0, 1], gridcolor="#eee", constrain="domain")
     return fig
 
 
@@ -227,11 +240,25 @@ def reliability_figure(reliability: dict[str, dict], title: str = "") -> go.Figu
             continue
         pts = [(p, o, c) for p, o, c in zip(rel["mean_predicted"], rel["observed"], rel["count"]) if c]
         fig.add_trace(go.Scatter(x=[p for p, _, _ in pts], y=[o for _, o, _ in pts], mode="lines+markers",
-                                 name=cls, customdata=[c for _, _, c in pts],
+                                 name=cls, customdata=[c for _, _, c in pts], line=dict(color=CLASS_COLORS[cls]),
                                  hovertemplate=f"{cls}: predicted %{{x:.2f}}, observed %{{y:.2f}} "
                                                "(%{customdata} records)<extra></extra>"))
-    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=340, font=FONT,
-                      margin=dict(l=50, r=10, t=40, b=40), plot_bgcolor="white")
+    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=380, font=FONT,
+                      margin=dict(l=50, r=10, t=40, b=100), plot_bgcolor="white", legend=SMALL_LEGEND)
     fig.update_xaxes(title_text="mean predicted probability", range=[0, 1], gridcolor="#eee")
     fig.update_yaxes(title_text="observed rate", range=[0, 1], gridcolor="#eee")
+    return fig
+
+
+def deletion_figure(fraction: np.ndarray, salient: np.ndarray, random: np.ndarray) -> go.Figure:
+    """Deletion curves: probability as segments are switched off, most salient first vs random."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=fraction, y=salient, mode="lines", name="salient first",
+                             line=dict(color="#b3261e", width=2)))
+    fig.add_trace(go.Scatter(x=fraction, y=random, mode="lines", name="random order",
+                             line=dict(color="#888", width=2, dash="dash")))
+    fig.update_layout(height=260, margin=dict(l=45, r=10, t=10, b=40), font=FONT, plot_bgcolor="white",
+                      legend=dict(orientation="h", y=-0.35, x=0), title=None)
+    fig.update_xaxes(title_text="fraction removed", range=[0, 1], gridcolor="#eee")
+    fig.update_yaxes(title_text="probability", gridcolor="#eee")
     return fig

@@ -88,8 +88,9 @@ def write_sums(weights_dir: Path = WEIGHTS_DIR) -> None:
 def verify(path: Path) -> None:
     """Raise WeightsError unless `path` exists and its SHA-256 matches weights/SHA256SUMS."""
     if not path.is_file():
-        raise WeightsError(f"weights file {path.name} not found in {path.parent}; "
-                           f"train it with `python -m ecgcore.train {path.stem}`")
+        how = ("python -m ecgcore.fusion fit" if path.stem == "fused"
+               else f"python -m ecgcore.train {path.stem}")
+        raise WeightsError(f"weights file {path.name} not found in {path.parent}; make it with `{how}`")
     expected = read_sums(path.parent).get(path.name)
     if expected is None:
         raise WeightsError(f"{path.name} is not listed in {path.parent / 'SHA256SUMS'}; "

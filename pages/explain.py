@@ -1,0 +1,131 @@
+"""Explain: LIME / SHAP attributions on the signal, spectrum and scalogram, with trust measures."""
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from ecgcore import plots
+from ecgcore.record import CLASS_NAMES, CLASSES, LEADS, MODEL_FS
+
+ui.ensure_frame()
+st.title("Explain")
+rec = ui.require_record()
+if rec is None:
+    st.stop()
+explain_mod, missing = ui.optional("ecgcore.explain")
+if explain_mod is None:
+    st.error(f"Explanations are unavailable in this build: the module {missing} is missing.")
+    st.stop()
+loaded, errors = ui.models()
+ui.show_model_errors(errors)
+if not loaded:
+    st.stop()
+
+c = st.columns([1.3, 1, 1.6, 1])
+name = c[0].selectbox("Model", list(loaded), key="expl_model")
+model = loaded[name]
+has_net = getattr(model, "net", None) is not None
+method = c[1].radio("Method", ["lime", "shap"] if has_net else ["lime"], format_func=str.upper,
+                    horizontal=True, key="expl_method",
+                    help=None if has_net else "SHAP needs a network: the fused model has LIME only")
+class_index = c[2].selectbox("Class", range(len(CLASSES)), key="expl_class",
+                             format_func=lambda k: f"{CLASSES[k]} ({CLASS_NAMES[CLASSES[k]]})")
+key = (ui.current_key(), ui.weights_dir(), name, method, int(class_index))
+c[3].markdown("&nbsp;")
+c[3].button("Explain", type="primary", key="expl_run", width="stretch",
+            on_click=lambda: st.session_state.update(expl_go=True))   # survives a frame rerun
+if st.session_state.pop("expl_go", False):
+    with st.status(f"{method.upper()} for {CLASSES[class_index]} on the {name} model…", expanded=True) as s:
+        s.write("Attributing, then measuring faithfulness (deletion), stability (a second seed) "
+                "and agreement with the other method. This takes seconds to a minute.")
+        try:
+            expl = ui.explanation(*key, rec, model)
+        except explain_mod.ExplainError as err:
+            s.update(label=f"{method.upper()} could not run", state="error")
+            st.error(str(err))
+            st.stop()
+        s.update(label=f"{method.upper()} for {CLASSES[class_index]} done in {expl.seconds:.1f} s "
+                       f"(+ {expl.trust.get('seconds', 0):.1f} s for trust measures)", state="complete",
+                 expanded=False)
+    st.session_state["expl_shown"] = key
+
+if st.session_state.get("expl_shown") != key:
+    st.info("Choose a model, a method and a class, then press **Explain**. Results are kept for this record.")
+    st.stop()
+expl = ui.explanation(*key, rec, model)
+t = expl.trust
+
+
+HELP = {"faithfulness": "area under the random-order deletion curve minus the salient-first one: > 0 means "
+                        "removing the salient parts lowers the probability faster than removing random parts",
+        "stability": "Spearman rank agreement of the segment scores with a second seed",
+        "agreement": "Spearman rank agreement of the LIME and SHAP segment scores"}
+
+
+def trust_panel(reason: str, full: bool) -> None:
+    """The explanation's trust measures and what this map is (beside each map)."""
+    agree = "n/a" if t.get("agreement") is None else f"{t['agreement']:.2f}"
+    if full:
+        st.metric("Faithfulness", f"{t['faithfulness']:+.3f}", help=HELP["faithfulness"])
+        st.metric("Stability", f"{t['stability']:.2f}", help=HELP["stability"])
+        st.metric("LIME-SHAP agreement", agree, help=HELP["agreement"])
+    else:
+        st.markdown(f"Faithfulness **{t['faithfulness']:+.3f}**  \nStability **{t['stability']:.2f}**  \n"
+                    f"LIME-SHAP agreement **{agree}**")
+    st.caption(f"**This map:** {reason}.")
+
+
+st.markdown(f"#### {expl.method.upper()} · {name} model · {expl.class_name} "
+            f"(probability {expl.probability:.2f})")
+st.caption(f"Segments: {expl.segment_desc}. Red: evidence for {expl.class_name}; blue: against; colours "
+           f"are scaled by the largest magnitude ({float(abs(expl.values).max()):.3g}). "
+           f"{expl.seconds:.1f} s to compute, seed {expl.seed}.")
+top = ", ".join(f"{n} ({v:+.3g})" for n, v in expl.top(5))
+st.markdown(f"Most positive segments: {top}")
+
+st.markdown("##### On the signal")
+left, right = st.columns([4, 1])
+band, why = explain_mod.saliency_on_view(expl, "signal")
+with left:
+    if band is None:
+        st.info(why)
+    else:
+        st.plotly_chart(plots.ecg_grid_figure(expl.signal, MODEL_FS, layout="12x1", saliency=band,
+                                              spacing=2.5, width_px=780,
+                                              title=f"{rec.title}   model input, 100 Hz   25 mm/s   10 mm/mV"),
+                        key="expl_signal", config={"displaylogo": False})
+with right:
+    trust_panel(why, full=True)
+    st.plotly_chart(plots.deletion_figure(t["fraction"], t["salient"], t["random"]), key="expl_deletion",
+                    config={"displaylogo": False})
+
+st.markdown("##### On the spectrum")
+left, right = st.columns([4, 1])
+sal, why = explain_mod.saliency_on_view(expl, "spectrum")
+with left:
+    if sal is None:
+        st.info(why)
+    else:
+        spec = ui.view_of(ui.current_key(), "spectrum", rec)
+        st.plotly_chart(plots.spectrum_figure(spec.values[0], spec.axes["frequency"], ["II", "V1", "V5"],
+                                              saliency=sal), key="expl_spectrum", config={"displaylogo": False})
+with right:
+    trust_panel(why, full=False)
+
+st.markdown("##### On the scalogram")
+left, right = st.columns([4, 1])
+sal, why = explain_mod.saliency_on_view(expl, "scalogram")
+with left:
+    if sal is None:
+        st.info(why)
+    else:
+        lead = st.columns([1, 2])[0].selectbox("Lead", list(LEADS), index=1, key="expl_lead")
+        k = LEADS.index(lead)
+        scalo = ui.view_of(ui.current_key(), "scalogram", rec)
+        st.plotly_chart(plots.scalogram_figure(scalo.values[0, k], scalo.axes["frequency"], scalo.axes["time"],
+                                               expl.signal[:, k], MODEL_FS, lead, saliency=sal[k]),
+                        key="expl_scalogram", config={"displaylogo": False})
+with right:
+    trust_panel(why, full=False)
+for note in t.get("notes", []):
+    st.caption(f"• {note}")

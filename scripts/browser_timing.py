@@ -1,0 +1,140 @@
+"""Measure the dashboard in headless Chromium: first page after start, and record switches (warm).
+
+    PTBXL_DIR=../shared/ptbxl python scripts/browser_timing.py [--switches 10]
+
+Prints: seconds from `streamlit run` to the first page visible (target < 8 s), and the median /
+max seconds from clicking "next" in the sidebar until the new record's waveform grid and its
+model summary are both drawn (target < 1.5 s). Also the helpers the browser test and the load
+test share: `serve_app`, `launch_browser`, `wait_idle`, `open_page`.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+IDLE = ("[data-testid=stApp][data-test-connection-state=CONNECTED]"
+        "[data-test-script-state=notRunning]")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_app(env: dict | None = None, timeout: float = 60.0, log: Path | None = None):
+    """`streamlit run app.py` on 127.0.0.1:free port; yields (base_url, process, start_time)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    out = open(log, "w") if log else subprocess.DEVNULL
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {proc.returncode} (see {log})")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.perf_counter() - t0 > timeout:
+                raise TimeoutError(f"streamlit did not answer /_stcore/health within {timeout} s")
+            time.sleep(0.1)
+        yield url, proc, t0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log:
+            out.close()
+
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def wait_idle(page, timeout_ms: float = 60_000) -> None:
+    """Wait until the app is connected and no script run is in progress."""
+    page.wait_for_selector(IDLE, timeout=timeout_ms)
+
+
+def open_page(page, url: str, path: str = "", query: str = "", timeout_ms: float = 60_000) -> None:
+    """Go to /path?query and wait until the page's script has finished (twice: a first visit
+    can rerun once to enter app.py's frame)."""
+    page.goto(f"{url}/{path}{('?' + query) if query else ''}")
+    wait_idle(page, timeout_ms)
+    page.wait_for_timeout(300)
+    wait_idle(page, timeout_ms)
+
+
+def chart_title(page, key: str = "ecg_grid") -> str:
+    """Text of the first plotly title inside the chart with streamlit key `key` ('' if not drawn)."""
+    loc = page.locator(f".st-key-{key} .gtitle")
+    return loc.first.text_content() if loc.count() else ""
+
+
+def switch_and_time(page, timeout_ms: float = 30_000) -> tuple[float, str]:
+    """Click 'next ▶' in the sidebar; seconds until the new record's grid and summary are drawn."""
+    before = chart_title(page)
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="next ▶").click()
+    page.wait_for_function(
+        """(before) => {
+            const t = document.querySelector('.st-key-ecg_grid .gtitle');
+            const s = document.querySelector('.st-key-model_summary');
+            if (!t || !s || t.textContent === before) return false;
+            const id = (t.textContent.match(/#(\\d+)/) || [])[1];
+            return id && s.textContent.includes('#' + id);
+        }""", arg=before, timeout=timeout_ms)
+    return time.perf_counter() - t0, chart_title(page)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from playwright.sync_api import sync_playwright
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--switches", type=int, default=10)
+    parser.add_argument("--ecg-id", type=int, default=100)
+    args = parser.parse_args(argv)
+    with sync_playwright() as p:
+        browser = launch_browser(p)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        with serve_app(log=Path("/tmp/browser_timing_streamlit.log")) as (url, _, t_start):
+            page.goto(url)
+            page.get_by_role("heading", name="Records").wait_for(timeout=60_000)
+            page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=60_000)
+            first = time.perf_counter() - t_start
+            print(f"first page (Records table) visible {first:.2f} s after `streamlit run` (target < 8 s)")
+            open_page(page, url, "waveform", f"ecg_id={args.ecg_id}")
+            page.locator(".st-key-model_summary").wait_for(timeout=120_000)
+            for _ in range(2):                       # warm: models loaded, first figures drawn
+                switch_and_time(page)
+            times = [switch_and_time(page)[0] for _ in range(args.switches)]
+            print(f"record switch -> waveform + predictions drawn, warm, {len(times)} switches: "
+                  f"median {statistics.median(times):.2f} s, max {max(times):.2f} s (target < 1.5 s)")
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

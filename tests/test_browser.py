@@ -1,0 +1,206 @@
+"""The dashboard in a real browser: `streamlit run app.py` + headless Debian Chromium (Playwright).
+
+    PTBXL_DIR=../shared/ptbxl python -m pytest -q -m browser tests/test_browser.py
+    ECG_SCREENSHOTS=docs/screenshots ...   # also refresh the screenshots in the docs
+
+Opens a record by deep link, checks the 12-lead grid, switches record, opens every page, runs
+one LIME and one SHAP explanation, uploads one good and one bad file, and asserts that the
+browser console shows no errors. Screenshots of each page go to pytest's tmp folder (or to
+$ECG_SCREENSHOTS). Explanations need trained weights (weights/ or $ECGCORE_WEIGHTS_DIR).
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+pytestmark = pytest.mark.browser
+playwright_api = pytest.importorskip("playwright.sync_api")
+import browser_timing as bt  # noqa: E402
+
+RECORD = 9
+# Streamlit's frontend probes <page>/_stcore/health and host-config relative to a deep link's
+# path before it finds the server root: 404s of its own, not errors of this app.
+STREAMLIT_PROBE = re.compile(r"/[a-z_]+/_stcore/(health|host-config)$")
+PAGES = ["Records", "Upload", "Waveform", "Spectrum", "Scalogram", "Predictions", "Explain", "Model cards"]
+
+
+def have_weights() -> bool:
+    from ecgcore.registry import WEIGHTS_DIR
+    wdir = Path(os.environ.get("ECGCORE_WEIGHTS_DIR") or WEIGHTS_DIR)
+    return all((wdir / f"{n}.pt").is_file() for n in ("signal", "spectrum", "scalogram", "fused"))
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    out = os.environ.get("ECG_SCREENSHOTS")
+    path = Path(out) if out else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(ptbxl_dir, tmp_path_factory):
+    if not Path(bt.CHROMIUM).is_file():
+        pytest.skip(f"no Chromium at {bt.CHROMIUM}")
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    with bt.serve_app(env={"PTBXL_DIR": str(ptbxl_dir)}, log=log) as (url, proc, _):
+        yield url
+        assert proc.poll() is None, f"streamlit died; see {log}"
+
+
+@pytest.fixture(scope="module")
+def browser_page(server):
+    problems: list[str] = []
+    with playwright_api.sync_playwright() as p:
+        browser = bt.launch_browser(p)
+        page = browser.new_page(viewport={"width": 1500, "height": 2000})
+
+        def on_console(msg):
+            if msg.type == "error" and not STREAMLIT_PROBE.search(msg.location.get("url", "")):
+                problems.append(f"console: {msg.text} ({msg.location.get('url')})")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+        page.problems = problems
+        yield page
+        browser.close()
+
+
+def heading(page, text: str, timeout: float = 60_000) -> None:
+    page.get_by_role("heading", name=text, exact=True).first.wait_for(timeout=timeout)
+
+
+def nav(page, title: str) -> None:
+    page.locator("[data-testid=stSidebarNav] a", has_text=title).first.click()
+    heading(page, {"Upload": "Upload an ECG"}.get(title, title))
+    bt.wait_idle(page)
+
+
+def shot(page, shots: Path, name: str) -> None:
+    """Screenshot the window down to the end of the page's content (at least 900 px)."""
+    page.wait_for_timeout(400)
+    bottom = page.evaluate("document.querySelector('[data-testid=stMainBlockContainer]')"
+                           ".getBoundingClientRect().bottom")
+    size = page.viewport_size
+    height = int(min(size["height"], max(900, bottom + 20)))
+    page.screenshot(path=str(shots / f"{name}.png"), clip={"x": 0, "y": 0, "width": size["width"], "height": height})
+
+
+def pick(page, label: str, option: str) -> None:
+    """Choose `option` in the st.selectbox labelled `label`."""
+    box = page.locator("[data-testid=stSelectbox]", has=page.get_by_text(label, exact=True))
+    box.locator("input").first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    bt.wait_idle(page)
+
+
+def test_deep_link_shows_the_12_lead_grid(server, browser_page, shots):
+    page = browser_page
+    bt.open_page(page, server, "waveform", f"ecg_id={RECORD}")
+    heading(page, "Waveform")
+    grid = page.locator(".st-key-ecg_grid")
+    grid.locator(".main-svg").first.wait_for(timeout=60_000)
+    title = bt.chart_title(page)
+    assert f"#{RECORD}" in title and "25 mm/s" in title and "10 mm/mV" in title and "500 Hz" in title
+    labels = [t.text_content() for t in grid.locator(".annotation-text").all()]
+    assert labels == ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6", "II"]
+    assert grid.locator("path.xgrid").count() > 40          # large boxes every 0.2 s
+    assert grid.locator(".scatterlayer .trace").count() >= 13  # 12 segments + rhythm strip (+ pulses)
+    assert grid.locator("canvas").count() == 0               # SVG, no WebGL
+    assert f"PTB-XL #{RECORD}" in page.locator("[data-testid=stSidebar]").text_content()
+    shot(page, shots, "waveform")
+
+
+def test_switching_record_redraws_and_updates_the_address(server, browser_page):
+    page = browser_page
+    seconds, title = bt.switch_and_time(page, timeout_ms=60_000)
+    new_id = re.search(r"#(\d+)", title).group(1)
+    assert new_id != str(RECORD)
+    assert f"ecg_id={new_id}" in page.url
+    assert f"PTB-XL #{new_id}" in page.locator("[data-testid=stSidebar]").text_content()
+
+
+def test_every_page_opens(server, browser_page, shots):
+    page = browser_page
+    bt.open_page(page, server, "", f"ecg_id={RECORD}")
+    for title in PAGES:
+        nav(page, title)
+        assert not page.locator("[data-testid=stException]").count(), title
+        assert f"ecg_id={RECORD}" in page.url, (title, page.url)   # the record stays in the address
+        if title == "Spectrum":
+            page.locator(".st-key-spectrum .main-svg").first.wait_for()
+        if title == "Scalogram":
+            page.locator(".st-key-scalogram .main-svg").first.wait_for()
+        if title == "Predictions" and have_weights():
+            page.get_by_text("Calibrated probabilities").wait_for()
+        name = {"Model cards": "models", "Records": "records"}.get(title, title.lower())
+        if title not in ("Waveform", "Explain", "Upload"):
+            shot(page, shots, name)
+
+
+@pytest.mark.skipif(not have_weights(), reason="explanations need trained weights")
+def test_lime_and_shap_explanations_run(server, browser_page, shots):
+    page = browser_page
+    bt.open_page(page, server, "explain", f"ecg_id={RECORD}")
+    heading(page, "Explain")
+    for method, model in (("LIME", "spectrum"), ("SHAP", "signal")):
+        pick(page, "Model", model)
+        page.locator("[data-testid=stRadio]").get_by_text(method, exact=True).click()
+        bt.wait_idle(page)
+        page.get_by_role("button", name="Explain").click()
+        page.get_by_text(re.compile(rf"^{method} · {model} model")).wait_for(timeout=240_000)
+        bt.wait_idle(page, 240_000)
+        assert page.get_by_text("Faithfulness").count() >= 1
+        assert not page.locator("[data-testid=stException]").count()
+    page.locator(".st-key-expl_signal .main-svg").first.wait_for()
+    assert page.locator(".st-key-expl_signal .heatmaplayer image, .st-key-expl_signal .hm image").count() >= 1
+    shot(page, shots, "explain")
+
+
+def csv_of(ecg_id: int) -> bytes:
+    from ecgcore.ptbxl import load_record
+    rec = load_record(ecg_id, 100)
+    buf = io.StringIO()
+    buf.write(",".join(rec.leads) + "\n")
+    np.savetxt(buf, rec.signal, delimiter=",", fmt="%.5f")
+    return buf.getvalue().encode()
+
+
+def test_upload_one_good_and_one_bad_file(server, browser_page, shots, tmp_path):
+    page = browser_page
+    bt.open_page(page, server, "upload")
+    heading(page, "Upload an ECG")
+    rate = page.get_by_label("Sampling rate (Hz), for CSV and .npy")
+    rate.fill("100")
+    rate.press("Enter")
+    bt.wait_idle(page)
+    good = tmp_path / "my_ecg.csv"
+    good.write_bytes(csv_of(RECORD))
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(good))
+    page.get_by_text(re.compile(r"^Accepted Upload: my_ecg.csv")).wait_for(timeout=60_000)
+    bt.wait_idle(page)
+    assert "Upload: my_ecg.csv" in page.locator("[data-testid=stSidebar]").text_content()
+    shot(page, shots, "upload")
+    nav(page, "Waveform")
+    page.locator(".st-key-ecg_grid .main-svg").first.wait_for()
+    assert "Upload: my_ecg.csv" in bt.chart_title(page)
+    nav(page, "Upload")
+    bad = tmp_path / "broken.npy"
+    bad.write_bytes(b"this is not a numpy array")
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(bad))
+    refusal = page.get_by_text(re.compile("^Not accepted:"))
+    refusal.wait_for(timeout=60_000)
+    assert "broken.npy" in refusal.text_content()
+    shot(page, shots, "upload_refused")
+
+
+def test_the_console_shows_no_errors(browser_page):
+    assert browser_page.problems == []
