@@ -31,6 +31,16 @@ STATUS = {"confident": (st.success, "Confident"), "uncertain": (st.warning, "Unc
 show, words = STATUS.get(a.status, (st.info, a.status))
 show(f"**{words}**" + ("".join(f"\n- {r}" for r in a.reasons) if a.reasons else
                        "\n\nNo class is near its threshold, the models agree and the signal quality is adequate."))
+if "fused" in a.outputs:
+    try:
+        fused_card = ui.card("fused", ui.weights_dir())
+    except FileNotFoundError as err:
+        st.caption(f"The fused model's card is missing ({err}).")
+    else:
+        rc = {row["coverage"]: row["macro_auc"] for row in fused_card["risk_coverage_fold10"]["curve"]}
+        st.caption(f"On the test fold: {fused_card['fusion_verdict']}. Abstaining on the least certain 10% "
+                   f"moves the fused macro AUC from {rc[1.0]:.3f} to {rc[0.9]:.3f}, so 'confident' is not "
+                   "evidence that the answer is right.")
 if a.in_training_folds:
     st.warning(f"This record is in fold {a.fold}, which the models were trained or tuned on: its "
                "predictions are optimistic and are no evidence of accuracy.", icon=":material/school:")
