@@ -83,8 +83,7 @@ def _attribute(target: Target, values: np.ndarray, seg: Segmentation, off: np.nd
         raise ExplainError(f"SHAP needs a network to differentiate; {target.name!r} only has "
                            "predict_proba: use method='lime'")
     n = SHAP_SAMPLES[target.view]
-    background = background_values(target.view, BACKGROUND_SIZE, seed)
-    attr = shap_attributions(target.net, values, background, k, float(target.temperature[k]), n, seed)
+    attr = shap_attributions(target.net, values, target.view, k, float(target.temperature[k]), n, seed)
     info = {"nsamples": n, "background": f"{BACKGROUND_SIZE} training-fold records, seed {seed}",
             "sum": float(attr.sum())}
     return segment_sum(attr, seg), attr, info

@@ -16,13 +16,29 @@ from .segments import Segmentation, masks_apply
 KERNEL_WIDTH = 0.25
 
 
-def lime_masks(n_samples: int, n_segments: int, seed: int) -> np.ndarray:
-    """(n_samples, n_segments) 0/1 masks, row 0 all ones (the record itself)."""
+def lime_masks(n_samples: int, n_segments: int, seed: int, p_off: float = 0.5,
+               antithetic: bool = False) -> np.ndarray:
+    """(n_samples, n_segments) 0/1 masks, row 0 all ones (the record itself).
+
+    Each segment is off with probability p_off; antithetic: rows come in pairs (mask, 1 - mask).
+    """
     if n_samples < 2 * n_segments // 3:
         raise ValueError(f"n_samples={n_samples} is too few for {n_segments} segments; "
                          f"use at least {2 * n_segments // 3}")
     rng = np.random.default_rng(seed)
-    masks = rng.integers(0, 2, (n_samples, n_segments)).astype(np.float64)
+    if antithetic == "balanced":
+        m = max(1, int(round(p_off * n_segments)))
+        perms = np.concatenate([rng.permutation(n_segments) for _ in range(n_samples * m // n_segments + 1)])
+        masks = np.ones((n_samples, n_segments))
+        rows = np.repeat(np.arange(n_samples), m)
+        masks[rows, perms[:len(rows)]] = 0.0
+    elif antithetic:
+        half = (rng.random(((n_samples + 1) // 2, n_segments)) >= 0.5).astype(np.float64)
+        masks = np.empty((2 * len(half), n_segments))
+        masks[0::2], masks[1::2] = half, 1.0 - half
+        masks = masks[:n_samples]
+    else:
+        masks = (rng.random((n_samples, n_segments)) >= p_off).astype(np.float64)
     masks[0] = 1.0
     return masks
 
@@ -36,14 +52,15 @@ def masks_predict(predict: Callable[[np.ndarray], np.ndarray], values: np.ndarra
 
 
 def lime_scores(predict_class: Callable[[np.ndarray], np.ndarray], values: np.ndarray,
-                off: np.ndarray, seg: Segmentation, n_samples: int, seed: int) -> tuple[np.ndarray, dict]:
+                off: np.ndarray, seg: Segmentation, n_samples: int, seed: int,
+                p_off: float = 0.5, antithetic: bool = False) -> tuple[np.ndarray, dict]:
     """(n,) LIME weight per segment (probability change when kept vs off) and fit info.
 
     predict_class: view values (B, 12, ...) -> (B,) probability of the explained class.
     """
     from lime.lime_base import LimeBase
 
-    masks = lime_masks(n_samples, seg.n, seed)
+    masks = lime_masks(n_samples, seg.n, seed, p_off, antithetic)
     y = masks_predict(predict_class, values, off, seg, masks)
     distances = 1.0 - np.sqrt(masks.sum(1) / seg.n)          # cosine distance to all-ones
     base = LimeBase(lambda d: np.sqrt(np.exp(-(d ** 2) / KERNEL_WIDTH ** 2)), random_state=seed)

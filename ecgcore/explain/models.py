@@ -51,7 +51,8 @@ def as_target(model) -> Target:
     """Wrap a model for explanation (see module docstring); raises ExplainError otherwise."""
     name = str(getattr(model, "name", type(model).__name__))
     temperature = np.asarray(getattr(model, "temperature", np.ones(len(CLASSES))), np.float32)
-    if all(hasattr(model, a) for a in ("net", "view_name", "logits_from_view", "calibrate")):
+    has_net = getattr(model, "net", None) is not None and getattr(model, "view_name", None)
+    if has_net and hasattr(model, "logits_from_view") and hasattr(model, "calibrate"):
         def predict(values: np.ndarray) -> np.ndarray:
             return np.asarray(model.calibrate(model.logits_from_view(values)), np.float64)
         return Target(name, model.view_name, predict, model.net, temperature)
