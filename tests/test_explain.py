@@ -19,25 +19,32 @@ from ecgcore.explain.segments import masks_apply, segment_paint, segment_sum
 from ecgcore.record import LEADS
 
 II = LEADS.index("II")
-# view -> (window of the view values the probe reads, typical mean energy there)
-WINDOWS = {"signal": ((II, slice(300, 400)), 0.03),                     # II, 3-4 s
-           "spectrum": ((II, slice(40, 60)), 3e-4),                     # II, 4-6 Hz (0.1 Hz bins)
-           "scalogram": ((II, slice(None), slice(75, 100)), 0.015)}     # II, 3-4 s, all scales
+# view -> (window of the view values the probe reads, typical mean |value| there, mV)
+WINDOWS = {"signal": ((II, slice(300, 400)), 0.1),                      # II, 3-4 s
+           "spectrum": ((II, slice(40, 60)), 0.015),                    # II, 4-6 Hz (0.1 Hz bins)
+           "scalogram": ((II, slice(None), slice(75, 100)), 0.1)}       # II, 3-4 s, all scales
 SHAPES = {"signal": (12, 1000), "spectrum": (12, 451), "scalogram": (12, 32, 250)}
 
 
 class EnergyProbe(nn.Module):
-    """(N, 12, ...) -> (N, 5): every class = 2 (mean x^2 over the window / ref - 1)."""
+    """(N, 12, ...) -> (N, 5): every class = 2 (mean |x| over the window / ref - 1).
 
-    def __init__(self, view: str):
+    Built from ReLU modules and a fixed linear readout (like the real nets), so DeepLIFT's
+    rules apply exactly; `square=True` reads the mean x^2 instead (for the gradient explainer).
+    """
+
+    def __init__(self, view: str, square: bool = False):
         super().__init__()
         window, self.ref = WINDOWS[view]
+        self.square = square
         w = torch.zeros(SHAPES[view])
         w[window] = 1.0
         self.weight = nn.Parameter(w / w.sum(), requires_grad=False)
+        self.pos, self.neg = nn.ReLU(), nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        energy = (x * x * self.weight).flatten(1).sum(1, keepdim=True)
+        a = x * x / self.ref if self.square else self.pos(x) + self.neg(-x)
+        energy = (a * self.weight).flatten(1).sum(1, keepdim=True)
         return (2.0 * (energy / self.ref - 1.0)).expand(-1, 5)
 
 
@@ -98,8 +105,8 @@ def test_masks_switch_off_exactly_the_chosen_segments():
     out = masks_apply(values, off, seg, masks)
     np.testing.assert_array_equal(out[0], values)
     np.testing.assert_array_equal(out[1, II, 300:400], off[II, 300:400])
-    np.testing.assert_array_equal(np.delete(out[1].ravel(), np.flatnonzero(seg.labels.ravel() == 13)),
-                                  np.delete(values.ravel(), np.flatnonzero(seg.labels.ravel() == 13)))
+    out[1, II, 300:400] = values[II, 300:400]
+    np.testing.assert_array_equal(out[1], values)                   # nothing else changed
 
 
 @pytest.mark.parametrize("view", list(SHAPES))
@@ -136,10 +143,32 @@ def test_shap_ranks_the_probe_segment_first(signal, view):
     outside[list(_probe_segments(view))] = False
     assert np.abs(expl.segments[outside]).max() == 0        # zero gradient off the window
     # completeness: the attributions add up to p(record) - mean p(background), sign included
+    from ecgcore.explain import SHAP_BACKGROUND
     from ecgcore.explain.shap_attr import background_signals
-    gap = model.predict_proba(signal[None])[0, 0] - model.predict_proba(background_signals())[:, 0].mean()
+    bg = background_signals(SHAP_BACKGROUND[view])
+    gap = model.predict_proba(signal[None])[0, 0] - model.predict_proba(bg)[:, 0].mean()
     assert np.sign(expl.segments[top]) == np.sign(gap)
-    assert abs(expl.info["sum"] - gap) < 0.25 * abs(gap) + 0.02     # Monte-Carlo estimate
+    assert expl.info["explainer"] == "deep"
+    assert expl.info["sum"] == pytest.approx(gap, abs=2e-3)      # DeepLIFT: sums to the gap
+
+
+def test_shap_backgrounds_come_from_the_training_folds(index):
+    from ecgcore.explain.shap_attr import background_ids
+    a, b = background_ids(32, 0), background_ids(32, 1)
+    assert len(set(a)) == 32 and not np.array_equal(a, b)
+    assert index.loc[np.concatenate([a, b]), "fold"].between(1, 8).all()
+    np.testing.assert_array_equal(a, background_ids(32, 0))             # fixed draw
+
+
+def test_gradient_shap_on_a_quadratic_probe(signal):
+    from ecgcore.explain.shap_attr import background_signals, shap_attributions
+    model = ViewNetModel(EnergyProbe("signal", square=True), "signal")
+    values = signal.T.copy()
+    attr, kind = shap_attributions(model.net, values, "signal", 0, kind="gradient", nsamples=200)
+    assert kind == "gradient" and attr.shape == (12, 1000)
+    assert (attr[:, :300] == 0).all() and (attr[:, 400:] == 0).all() and (attr[:II] == 0).all()
+    gap = model.predict_proba(signal[None])[0, 0] - model.predict_proba(background_signals())[:, 0].mean()
+    assert abs(attr.sum() - gap) < 0.25 * abs(gap) + 0.02      # expected gradients: Monte-Carlo
 
 
 def test_lime_on_a_predict_proba_only_model_uses_the_time_view(signal):
@@ -209,6 +238,16 @@ def test_trust_on_the_probe(signal, method):
     # one informative segment: the other 119 scores are noise, so their ranks (stability,
     # agreement) carry no signal here; they are measured on the shipped models instead
     assert np.isfinite(tr["stability"]) and np.isfinite(tr["agreement"])
+
+
+def test_agreement_reuses_the_other_explanation(signal):
+    model = probe("spectrum")
+    shap = explain(model, signal, "shap", 0, with_trust=False)
+    reused = explain(model, signal, "lime", 0, with_trust=True, other=shap)
+    fresh = explain(model, signal, "lime", 0, with_trust=True)
+    assert reused.trust["agreement"] == fresh.trust["agreement"]
+    with pytest.raises(ExplainError, match="same model, record, class and seed"):
+        explain(model, signal, "lime", 1, other=shap)
 
 
 def test_deletion_curve_of_a_reversed_order_is_worse(signal):

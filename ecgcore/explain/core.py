@@ -20,12 +20,13 @@ from ..record import CLASSES, MODEL_SAMPLES
 from .lime_attr import lime_scores
 from .models import ExplainError, Target, as_target
 from .segments import DEFAULT_OFF, Segmentation, off_values, segment_paint, segment_sum, segmentation
-from .shap_attr import BACKGROUND_SIZE, background_values, shap_attributions
+from .shap_attr import background_values, shap_attributions
 from .trust import deletion_curves, rank_agreement
 
 METHODS = ("lime", "shap")
-LIME_SAMPLES = {"signal": 1000, "spectrum": 1000, "scalogram": 400}
-SHAP_SAMPLES = {"signal": 64, "spectrum": 64, "scalogram": 32}
+LIME_SAMPLES = {"signal": 800, "spectrum": 1000, "scalogram": 300}     # ~1-2 s each, 2 cores
+LIME_SAMPLES_PROBA_ONLY = 300       # models seen only through predict_proba recompute every view
+SHAP_BACKGROUND = {"signal": 32, "spectrum": 32, "scalogram": 16}   # training records (16: speed)
 SEGMENT_DESC = {"signal": "12 leads x 10 one-second windows",
                 "spectrum": "12 leads x 10 frequency bands",
                 "scalogram": "12 leads x 5 two-second windows x 2 frequency bands"}
@@ -76,47 +77,56 @@ def _attribute(target: Target, values: np.ndarray, seg: Segmentation, off: np.nd
                method: str, k: int, seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
     """(segment scores (n,), element saliency like values, info) for one method and seed."""
     if method == "lime":
-        scores, info = lime_scores(lambda v: target.predict(v)[:, k], values, off, seg,
-                                   LIME_SAMPLES[target.view], seed)
+        n = LIME_SAMPLES[target.view] if target.net is not None else LIME_SAMPLES_PROBA_ONLY
+        scores, info = lime_scores(lambda v: target.predict(v)[:, k], values, off, seg, n, seed)
         return scores, segment_paint(scores, seg), info
     if target.net is None:
         raise ExplainError(f"SHAP needs a network to differentiate; {target.name!r} only has "
                            "predict_proba: use method='lime'")
-    n = SHAP_SAMPLES[target.view]
-    attr = shap_attributions(target.net, values, target.view, k, float(target.temperature[k]), n, seed)
-    info = {"nsamples": n, "background": f"{BACKGROUND_SIZE} training-fold records, seed {seed}",
+    n = SHAP_BACKGROUND[target.view]
+    attr, kind = shap_attributions(target.net, values, target.view, k, float(target.temperature[k]),
+                                   n, seed)
+    info = {"explainer": kind, "background": f"{n} training-fold records, seed {seed}",
             "sum": float(attr.sum())}
     return segment_sum(attr, seg), attr, info
 
 
 def trust_measures(target: Target, values: np.ndarray, seg: Segmentation, off: np.ndarray,
-                   method: str, k: int, seed: int, scores: np.ndarray) -> dict:
-    """Faithfulness (deletion), stability (seed + 1) and LIME-SHAP agreement for one map."""
+                   method: str, k: int, seed: int, scores: np.ndarray,
+                   other_scores: np.ndarray | None = None) -> dict:
+    """Faithfulness (deletion), stability (seed + 1) and LIME-SHAP agreement for one map.
+
+    other_scores: the other method's segment scores, if already computed (else computed here).
+    """
     t0 = time.perf_counter()
     deletion = deletion_curves(lambda v: target.predict(v)[:, k], values, off, seg, scores, seed=seed)
     second, _, _ = _attribute(target, values, seg, off, method, k, seed + 1)
     what = "LIME seeds" if method == "lime" else "SHAP background draws"
-    notes = [f"stability: {what} {seed} vs {seed + 1}, Spearman over the union of the top "
-             f"{seg.n // 5} segments",
+    notes = [f"stability: {what} {seed} vs {seed + 1}; Spearman over the union of both top "
+             f"{seg.n // 5} segments (stability_all: over all {seg.n})",
              f"deletion: segments switched off to {OFF_DESC[DEFAULT_OFF[target.view]]}, "
              "most positive first, vs the mean of 4 random orders"]
     other = "shap" if method == "lime" else "lime"
-    agreement = None
+    agreement = agreement_all = None
     if target.net is None and other == "shap":
         notes.append("agreement: not computed (no network for SHAP on this model)")
     else:
-        other_scores, _, _ = _attribute(target, values, seg, off, other, k, seed)
+        if other_scores is None:
+            other_scores, _, _ = _attribute(target, values, seg, off, other, k, seed)
         agreement = rank_agreement(scores, other_scores)
-    return {**deletion, "stability": rank_agreement(scores, second), "agreement": agreement,
-            "notes": notes, "seconds": time.perf_counter() - t0}
+        agreement_all = rank_agreement(scores, other_scores, top=0)
+    return {**deletion, "stability": rank_agreement(scores, second),
+            "stability_all": rank_agreement(scores, second, top=0), "agreement": agreement,
+            "agreement_all": agreement_all, "notes": notes, "seconds": time.perf_counter() - t0}
 
 
 def explain(model, signal: np.ndarray, method: str, class_index: int, seed: int = 0,
-            with_trust: bool = True) -> Explanation:
+            with_trust: bool = True, other: Explanation | None = None) -> Explanation:
     """Explain one class of one model on one record (1000, 12) mV, on the model's own view.
 
     method: 'lime' (any model; predict_proba-only models in the time view) or 'shap' (models
-    with a network). Deterministic for a given seed.
+    with a network). Deterministic for a given seed. other: the other method's Explanation of
+    the same model, record, class and seed, reused for the agreement instead of recomputing it.
     """
     x = _check(signal, method, class_index)
     k = int(class_index)
@@ -128,7 +138,14 @@ def explain(model, signal: np.ndarray, method: str, class_index: int, seed: int 
     scores, attr, info = _attribute(target, values, seg, off, method, k, seed)
     probability = float(target.predict(values[None])[0, k])
     seconds = time.perf_counter() - t0
-    trust = trust_measures(target, values, seg, off, method, k, seed, scores) if with_trust else {}
+    reuse = None
+    if other is not None:
+        if (other.model, other.class_index, other.seed) != (target.name, k, seed) \
+                or other.method == method or not np.array_equal(other.signal, x):
+            raise ExplainError("`other` must explain the same model, record, class and seed "
+                               "with the other method")
+        reuse = np.asarray(other.segments, np.float64)
+    trust = trust_measures(target, values, seg, off, method, k, seed, scores, reuse) if with_trust else {}
     info["off"] = DEFAULT_OFF[target.view]
     return Explanation(target.name, method, CLASSES[k], target.view, attr, scores.astype(np.float32),
                        seg.names, seg.grid, SEGMENT_DESC[target.view], trust, seconds, k,
@@ -149,7 +166,7 @@ def bench_explain(models, signal: np.ndarray, with_trust: bool = False) -> dict[
     for _, model in items:
         target = as_target(model)
         if target.net is not None:
-            background_values(target.view, BACKGROUND_SIZE, 0)
+            background_values(target.view, SHAP_BACKGROUND[target.view], 0)
     out["background"] = time.perf_counter() - t0
     import lime.lime_base  # noqa: F401  (imports are a one-off cost, not part of a call)
     import shap  # noqa: F401

@@ -1,17 +1,19 @@
-"""SHAP (expected gradients, `shap.GradientExplainer`) on a model's own view.
+"""SHAP on a model's own view: `shap.DeepExplainer` (fallback `shap.GradientExplainer`).
 
 The explained output is the calibrated probability of one class, sigmoid(logit / T), so SHAP
 and LIME speak the same unit. The background is a fixed draw of training-fold records
-(folds 1-8, never fold 10): `background_signals(n, seed)`. The explainer runs on a deep copy
-of the network (models are shared between app sessions), is cached per (network, class,
-background), and runs under a lock that restores NumPy's global random state, which
-GradientExplainer reseeds.
+(folds 1-8, never fold 10): `background_signals(n, seed)`. Explainers are built on a deep
+copy of the network (models are shared between app sessions and DeepExplainer leaves hooks on
+the module it gets), cached per (network, class, background), and run under one lock (they
+keep per-call state on their modules; GradientExplainer reseeds NumPy's global random state,
+which is restored).
 """
 from __future__ import annotations
 
 import copy
 import functools
 import threading
+import warnings
 
 import numpy as np
 import torch
@@ -36,19 +38,23 @@ class ClassProbability(nn.Module):
         return self.sigmoid(self.net(x)[:, self.k:self.k + 1] / self.temperature)
 
 
-@functools.lru_cache(maxsize=4)
-def _background_signals(root: str, n: int, seed: int) -> np.ndarray:
+def background_ids(n: int = BACKGROUND_SIZE, seed: int = 0, root: str | None = None) -> np.ndarray:
+    """(n,) sorted ecg_ids drawn with `seed` from the training folds (1-8) that have signals."""
     ids = split_ids(load_index(root), TRAIN_FOLDS, fs=100)
     if len(ids) < n:
         raise ValueError(f"only {len(ids)} training records under {root}; need {n} for a background")
-    pick = np.sort(np.random.default_rng(seed).choice(ids, n, replace=False))
-    x = np.stack([model_input(load_record(int(i), 100, root)) for i in pick])
+    return np.sort(np.random.default_rng(seed).choice(ids, n, replace=False))
+
+
+@functools.lru_cache(maxsize=4)
+def _background_signals(root: str, n: int, seed: int) -> np.ndarray:
+    x = np.stack([model_input(load_record(int(i), 100, root)) for i in background_ids(n, seed, root)])
     x.setflags(write=False)
     return x
 
 
 def background_signals(n: int = BACKGROUND_SIZE, seed: int = 0) -> np.ndarray:
-    """(n, 1000, 12) mV: n training-fold records drawn with `seed` (cached per PTB-XL folder)."""
+    """(n, 1000, 12) mV: the records of `background_ids(n, seed)` (cached per PTB-XL folder)."""
     return _background_signals(str(ptbxl_dir()), n, seed)
 
 
@@ -65,34 +71,56 @@ def background_values(view: str, n: int = BACKGROUND_SIZE, seed: int = 0) -> np.
 
 
 @functools.lru_cache(maxsize=16)
-def _explainer(net: nn.Module, class_index: int, temperature: float, view: str, n: int, seed: int):
-    """A GradientExplainer on a deep copy of `net` (its init runs the background once)."""
+def _explainer(net: nn.Module, class_index: int, temperature: float, view: str, n: int, seed: int,
+               kind: str):
+    """A cached shap explainer on a deep copy of `net` (DeepExplainer leaves hooks on it)."""
     import shap
 
     model = ClassProbability(copy.deepcopy(net), class_index, temperature).eval()
     bg = torch.from_numpy(np.array(background_values(view, n, seed), np.float32))
+    if kind == "deep":
+        return shap.DeepExplainer(model, bg)
     return shap.GradientExplainer(model, bg)
 
 
-_SHAP_LOCK = threading.Lock()      # GradientExplainer reseeds NumPy's global random state
+_SHAP_LOCK = threading.Lock()   # explainers keep per-call state on their modules; Gradient reseeds NumPy
+
+
+def _run(explainer, kind: str, x: torch.Tensor, nsamples: int, seed: int) -> np.ndarray:
+    if kind == "deep":
+        with warnings.catch_warnings():     # InputScale, ClassProbability: passed by gradient
+            warnings.filterwarnings("ignore", message="unrecognized nn.Module")
+            return explainer.shap_values(x, check_additivity=False)
+    state = np.random.get_state()
+    try:
+        explainer.explainer.batch_size = nsamples
+        return explainer.shap_values(x, nsamples=nsamples, rseed=seed)
+    finally:
+        np.random.set_state(state)
 
 
 def shap_attributions(net: nn.Module, values: np.ndarray, view: str, class_index: int,
-                      temperature: float = 1.0, nsamples: int = 64, seed: int = 0,
-                      n_background: int = BACKGROUND_SIZE) -> np.ndarray:
+                      temperature: float = 1.0, n_background: int = BACKGROUND_SIZE, seed: int = 0,
+                      kind: str = "deep", nsamples: int = 128) -> tuple[np.ndarray, str]:
     """(12, ...) SHAP values of one record's view values (12, ...) for one class's probability.
 
-    Background: `background_values(view, n_background, seed)`. Sum over all elements
-    ~ p(record) - mean p(background) (expected-gradients estimate, `nsamples` path samples).
+    Background: `background_values(view, n_background, seed)`. kind 'deep' (DeepExplainer,
+    DeepLIFT rescale rule; additivity not enforced: functional max-pooling and attention are
+    treated by their gradient) or 'gradient' (expected gradients, `nsamples` path samples).
+    If DeepExplainer fails on a network, falls back to 'gradient'. Returns (values, kind used).
+    Sum over all elements ~ p(record) - mean p(background).
     """
-    explainer = _explainer(net, int(class_index), float(temperature), view, n_background, seed)
+    if kind not in ("deep", "gradient"):
+        raise ValueError(f"kind must be 'deep' or 'gradient', got {kind!r}")
     x = torch.from_numpy(np.array(values, np.float32)[None])
+    args = (net, int(class_index), float(temperature), view, int(n_background), int(seed))
     with _SHAP_LOCK:
-        explainer.explainer.batch_size = nsamples
-        state = np.random.get_state()
         try:
-            phi = explainer.shap_values(x, nsamples=nsamples, rseed=seed)
-        finally:
-            np.random.set_state(state)
+            phi = _run(_explainer(*args, kind), kind, x, nsamples, seed)
+        except Exception:                       # noqa: BLE001  (unsupported layer in DeepExplainer)
+            if kind != "deep":
+                raise
+            kind = "gradient"
+            phi = _run(_explainer(*args, kind), kind, x, nsamples, seed)
     phi = np.asarray(phi[0] if isinstance(phi, list) else phi)       # (1, 12, ..., 1)
-    return phi.reshape(values.shape).astype(np.float32)
+    return phi.reshape(values.shape).astype(np.float32), kind
