@@ -107,17 +107,19 @@ def trust_measures(target: Target, values: np.ndarray, seg: Segmentation, off: n
              f"deletion: segments switched off to {OFF_DESC[DEFAULT_OFF[target.view]]}, "
              "most positive first, vs the mean of 4 random orders"]
     other = "shap" if method == "lime" else "lime"
-    agreement = agreement_all = None
+    agreement = agreement_top = None
     if target.net is None and other == "shap":
         notes.append("agreement: not computed (no network for SHAP on this model)")
     else:
         if other_scores is None:
             other_scores, _, _ = _attribute(target, values, seg, off, other, k, seed)
-        agreement = rank_agreement(scores, other_scores)
-        agreement_all = rank_agreement(scores, other_scores, top=0)
+        agreement = rank_agreement(scores, other_scores, top=0)
+        agreement_top = rank_agreement(scores, other_scores)
+        notes.append(f"agreement: Spearman of LIME and SHAP scores over all {seg.n} segments "
+                     "(agreement_top: over the top-k union, biased low when the two differ)")
     return {**deletion, "stability": rank_agreement(scores, second),
             "stability_all": rank_agreement(scores, second, top=0), "agreement": agreement,
-            "agreement_all": agreement_all, "notes": notes, "seconds": time.perf_counter() - t0}
+            "agreement_top": agreement_top, "notes": notes, "seconds": time.perf_counter() - t0}
 
 
 def explain(model, signal: np.ndarray, method: str, class_index: int, seed: int = 0,

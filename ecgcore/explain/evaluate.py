@@ -47,7 +47,7 @@ def mean_ci(x: list[float]) -> tuple[float, float, float]:
     return float(a.mean()), float(a.mean() - half), float(a.mean() + half)
 
 
-KEYS = ("faithfulness", "stability", "stability_all", "agreement", "agreement_all")
+KEYS = ("faithfulness", "stability", "stability_all", "agreement_top", "agreement")
 
 
 def explain_pair(model, x: np.ndarray) -> list:
@@ -93,7 +93,7 @@ def table(rows: dict) -> str:
         pos = np.mean(np.asarray(r["faithfulness"]) > 0)
         lines.append(f"| {name} | {method} | {len(r['faithfulness'])} | {m:.4f} [{lo:.4f}, {hi:.4f}] | "
                      f"{pos:.0%} | {_fmt(r['stability'])} | {_fmt(r['stability_all'])} | "
-                     f"{_fmt(r['agreement'])} | {_fmt(r['agreement_all'])} | {np.median(r['seconds']):.2f} |")
+                     f"{_fmt(r['agreement_top'])} | {_fmt(r['agreement'])} | {np.median(r['seconds']):.2f} |")
     return head + "\n".join(lines) + "\n"
 
 

@@ -5,9 +5,11 @@ and follow the model's probability for the class; do the same in random orders. 
 faithfulness score is area(random) - area(salient) under the curves over the fraction removed
 (x in [0, 1], probability units): > 0 means the map finds the evidence faster than chance.
 
-Rank agreement: Spearman correlation of two segment-score vectors over the union of both
-top-k segments (k = n // 5, the segments a reader looks at); used for stability (two seeds or
-two backgrounds), LIME-SHAP agreement and the model-randomisation check.
+Rank agreement: Spearman correlation of two segment-score vectors, over the union of both
+top-k segments (k = n // 5, the segments a reader looks at; used for stability) or over all
+segments (top=0; LIME-SHAP agreement and the model-randomisation check). Restricting to the
+union of two tops is biased low when the rankings differ (segments high in one and low in the
+other are selected), so it is only the headline where the two runs should coincide.
 """
 from __future__ import annotations
 
