@@ -158,26 +158,26 @@ def current_key() -> str | None:
     return f"ptbxl:{cur['ecg_id']}" if cur["kind"] == "ptbxl" else cur["key"]
 
 
-def record_for_models() -> Record | None:
-    """The record the models read: PTB-XL at 100 Hz (what they were trained on) or the upload."""
+def _current_record(prefer_fs: int) -> Record | None:
+    """The open record: the upload, or PTB-XL at `prefer_fs` when its files exist, else the other rate."""
     cur = current()
     if not cur:
         return None
     if cur["kind"] == "upload":
         return st.session_state.get(UPLOAD_KEY)
     row = index().loc[cur["ecg_id"]]
-    return ptbxl_record(cur["ecg_id"], 100 if row["has_100"] else 500)
+    other = 500 if prefer_fs == 100 else 100
+    return ptbxl_record(cur["ecg_id"], prefer_fs if row[f"has_{prefer_fs}"] else other)
+
+
+def record_for_models() -> Record | None:
+    """The record the models read: PTB-XL at 100 Hz (what they were trained on) or the upload."""
+    return _current_record(100)
 
 
 def record_for_display() -> Record | None:
     """The record drawn on the grid: PTB-XL at 500 Hz when present, else 100 Hz; or the upload."""
-    cur = current()
-    if not cur:
-        return None
-    if cur["kind"] == "upload":
-        return st.session_state.get(UPLOAD_KEY)
-    row = index().loc[cur["ecg_id"]]
-    return ptbxl_record(cur["ecg_id"], 500 if row["has_500"] else 100)
+    return _current_record(500)
 
 
 def require_record() -> Record | None:
