@@ -1,6 +1,7 @@
 """Regenerate every model card from the weights alone.
 
     python -m ecgcore.evaluate --data ../shared/ptbxl [--models signal spectrum scalogram fused]
+                               [--weights DIR]   # e.g. a retrained copy: train --out DIR
 
 For each model: fold-10 (test) and fold-9 (validation) macro ROC-AUC with 95% bootstrap CIs
 (1,000 resamples of records), per-class AUC, F1 and confusion at the fold-9 thresholds, ECE
@@ -21,7 +22,7 @@ from .calibration import (bootstrap_auc, ece, macro_auc, per_class_auc, reliabil
                           sigmoid)
 from .cards import card_markdown
 from .dataset import load_split
-from .fusion import FusedModel, uncertainty_score
+from .fusion import UNCERTAINTY_SCORES, FusedModel, uncertainty_score
 from .record import CLASSES
 from .registry import REGISTRY, WEIGHTS_DIR, load_model, sha256
 
@@ -77,28 +78,29 @@ def predictions(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sigmoid(z), model.calibrate(z)
 
 
-def risk_coverage(y: np.ndarray, probs: dict[str, np.ndarray], thr: np.ndarray) -> dict:
+def risk_coverage(y: np.ndarray, probs: dict[str, np.ndarray], thr: np.ndarray,
+                  kind: str = "entropy+spread") -> dict:
     """Macro AUC on the records kept when abstaining on the least certain ones, per coverage."""
-    score = uncertainty_score(probs, thr)
+    score = uncertainty_score(probs, thr, kind)
     order = np.argsort(score, kind="stable")
     rows = []
     for cov in np.round(np.arange(1.0, 0.49, -0.05), 2):
         keep = order[: int(round(cov * len(y)))]
         rows.append({"coverage": float(cov), "n_records": int(len(keep)),
                      "macro_auc": macro_auc(y[keep], probs["fused"][keep])})
-    return {"score": "mean binary entropy of fused probabilities + mean spread of the 3 models",
-            "curve": rows}
+    return {"score": f"{kind}: {UNCERTAINTY_SCORES[kind][0]} (chosen on fold 9)", "curve": rows}
 
 
-def evaluate_model(name: str, data: str | None, splits: dict) -> dict:
-    model = load_model(name)
+def evaluate_model(name: str, data: str | None, splits: dict, weights_dir: Path = WEIGHTS_DIR) -> dict:
+    model = load_model(name, weights_dir)
     ckpt = model.ckpt
     card = {"name": name, "title": model.title, "kind": ckpt.get("kind", "single"),
             "view": ckpt.get("view"), "weights_file": f"{name}.pt",
-            "weights_sha256": sha256(WEIGHTS_DIR / f"{name}.pt"),
+            "weights_sha256": sha256(Path(weights_dir) / f"{name}.pt"),
             "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "classes": list(CLASSES), "thresholds": [float(t) for t in model.thresholds],
             "threshold_rule": ckpt.get("threshold_rule"), "calibration": ckpt.get("calibration"),
+            "uncertainty_selection": ckpt.get("uncertainty_selection"),
             "evaluation_command": f"python -m ecgcore.evaluate --data {data or '$PTBXL_DIR'}"}
     if model.net is not None:
         card["n_params"] = int(sum(p.numel() for p in model.net.parameters()))
@@ -123,7 +125,7 @@ def evaluate_model(name: str, data: str | None, splits: dict) -> dict:
 def fusion_extras(model: FusedModel, splits: dict, data: str | None) -> dict:
     test = splits["test"]
     probs = model.predict_all(test["x"])
-    rc = risk_coverage(test["y"], probs, model.thresholds)
+    rc = risk_coverage(test["y"], probs, model.thresholds, model.uncertainty_kind)
     singles = {n: macro_auc(test["y"], probs[n]) for n in model.components}
     best = max(singles, key=singles.get)
     fused_auc = macro_auc(test["y"], probs["fused"])
@@ -150,16 +152,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=None, help="PTB-XL folder (default $PTBXL_DIR)")
     parser.add_argument("--models", nargs="*", default=list(REGISTRY) + ["fused"])
     parser.add_argument("--markdown-only", action="store_true", help="re-render NAME.md from NAME.json")
+    parser.add_argument("--weights", type=Path, default=WEIGHTS_DIR, help="weights folder (default weights/)")
     args = parser.parse_args(argv)
     if args.markdown_only:
         for name in args.models:
-            (WEIGHTS_DIR / f"{name}.md").write_text(card_markdown(json.loads((WEIGHTS_DIR / f"{name}.json").read_text())))
+            (args.weights / f"{name}.md").write_text(card_markdown(json.loads((args.weights / f"{name}.json").read_text())))
         return 0
     splits = {s: load_split(s, args.data) for s in ("val", "test")}
     for name in tqdm(args.models, desc="model cards"):
-        card = evaluate_model(name, args.data, splits)
-        (WEIGHTS_DIR / f"{name}.json").write_text(json.dumps(card, indent=1, default=float) + "\n")
-        (WEIGHTS_DIR / f"{name}.md").write_text(card_markdown(card))
+        card = evaluate_model(name, args.data, splits, args.weights)
+        (args.weights / f"{name}.json").write_text(json.dumps(card, indent=1, default=float) + "\n")
+        (args.weights / f"{name}.md").write_text(card_markdown(card))
         t = card["fold10"]
         print(f"{name}: fold-10 macro AUC {t['macro_auc']:.3f} "
               f"[{t['macro_auc_ci95'][0]:.3f}, {t['macro_auc_ci95'][1]:.3f}] on {t['n_records']} records; "

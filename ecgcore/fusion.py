@@ -2,8 +2,11 @@
 
 Per class c, the fused logit is a logistic-regression stack of the three models' calibrated
 logits for that class: z_c = b_c + sum_m w_cm * z_mc. Weights are fitted on fold 9 with L2
-regularisation (strength picked by 5-fold cross-validation inside fold 9), then a per-class
-temperature and max-F1 thresholds are fitted on fold 9 like every other model.
+regularisation (strength picked by 5-fold cross-validation inside fold 9), then a calibration
+(temperature or Platt, picked by cross-validation) and max-F1 thresholds are fitted on fold 9 like
+every other model. The abstention score is also picked on fold 9: among `UNCERTAINTY_SCORES`, the
+one whose 10% most uncertain records, removed from cross-fitted fold-9 predictions, raise the macro
+AUC the most.
 
     python -m ecgcore.fusion fit --data ../shared/ptbxl     # writes weights/fused.pt
 """
@@ -18,7 +21,8 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from .calibration import choose_thresholds, fit_temperature, macro_auc, sigmoid
+from .calibration import (apply_calibration, calibration_params, choose_calibration, choose_thresholds,
+                          macro_auc, sigmoid)
 from .record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
 from .registry import FORMAT, REGISTRY, WEIGHTS_DIR, EcgModel, load_model, write_sums
 
@@ -39,9 +43,10 @@ class FusedModel:
         self.components = components or {n: load_model(n, weights_dir) for n in ckpt["components"]}
         self.weight = np.asarray(ckpt["weight"], np.float64)        # (5, M)
         self.bias = np.asarray(ckpt["bias"], np.float64)            # (5,)
-        self.temperature = np.asarray(ckpt["calibration"]["temperature"], np.float64)
+        self.slope, self.intercept = calibration_params(ckpt["calibration"], len(CLASSES))
         self.thresholds = np.asarray(ckpt["thresholds"], np.float32)
         self.uncertainty_cut = float(ckpt.get("uncertainty_cut", np.inf))
+        self.uncertainty_kind = str(ckpt.get("uncertainty_kind", "entropy+spread"))
 
     @property
     def title(self) -> str:
@@ -49,7 +54,7 @@ class FusedModel:
 
     def component_logits(self, signals: np.ndarray) -> dict[str, np.ndarray]:
         """Calibrated logits (N, 5) per component model."""
-        return {n: m.logits(signals) / m.temperature for n, m in self.components.items()}
+        return {n: m.calibrated_logits(signals) for n, m in self.components.items()}
 
     def fuse_logits(self, comp: dict[str, np.ndarray]) -> np.ndarray:
         """Uncalibrated fused logits (N, 5) from calibrated component logits."""
@@ -57,7 +62,7 @@ class FusedModel:
         return (z * self.weight[None]).sum(-1) + self.bias[None]
 
     def calibrate(self, logits: np.ndarray) -> np.ndarray:
-        return sigmoid(logits / self.temperature)
+        return sigmoid(logits * self.slope + self.intercept)
 
     def predict_all(self, signals: np.ndarray) -> dict[str, np.ndarray]:
         """Calibrated probabilities (N, 5) for every component and 'fused', one pass each."""
@@ -71,14 +76,71 @@ class FusedModel:
         return self.predict_all(signals)["fused"]
 
 
-def uncertainty_score(probs: dict[str, np.ndarray], thresholds: np.ndarray) -> np.ndarray:
-    """Per record (N,): mean binary entropy of the fused probabilities (bits) plus the mean
-    spread (max - min) of the three models' probabilities. Higher = less certain."""
-    p = np.clip(probs["fused"], 1e-6, 1 - 1e-6)
-    entropy = -(p * np.log2(p) + (1 - p) * np.log2(1 - p)).mean(-1)
+def _entropy(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+
+
+def _spread(probs: dict[str, np.ndarray]) -> np.ndarray:
     comps = np.stack([v for k, v in probs.items() if k != "fused"])
-    spread = (comps.max(0) - comps.min(0)).mean(-1)
-    return entropy + spread
+    return (comps.max(0) - comps.min(0)).mean(-1)
+
+
+def _margin(probs: dict[str, np.ndarray], thresholds: np.ndarray) -> np.ndarray:
+    """(N, 5) distance of each fused probability from its threshold, in logits."""
+    p, t = np.clip(probs["fused"], 1e-6, 1 - 1e-6), np.clip(thresholds, 1e-6, 1 - 1e-6)
+    return np.abs(np.log(p / (1 - p)) - np.log(t / (1 - t)))
+
+
+UNCERTAINTY_SCORES = {   # name -> (words, score (N,) from probs and thresholds; higher = less certain)
+    "entropy+spread": ("mean binary entropy of the fused probabilities + mean spread of the 3 models",
+                       lambda pr, t: _entropy(pr["fused"]).mean(-1) + _spread(pr)),
+    "entropy": ("mean binary entropy of the fused probabilities", lambda pr, t: _entropy(pr["fused"]).mean(-1)),
+    "spread": ("mean spread (max - min) of the 3 models' probabilities", lambda pr, t: _spread(pr)),
+    "threshold margin": ("closeness of the fused probabilities to their thresholds: minus the mean "
+                         "|logit(p) - logit(threshold)| over classes",
+                         lambda pr, t: -_margin(pr, t).mean(-1)),
+    "nearest threshold": ("closeness of the class nearest its threshold: minus the smallest "
+                          "|logit(p) - logit(threshold)|", lambda pr, t: -_margin(pr, t).min(-1)),
+}
+
+
+def uncertainty_score(probs: dict[str, np.ndarray], thresholds: np.ndarray,
+                      kind: str = "entropy+spread") -> np.ndarray:
+    """Per record (N,), higher = less certain. probs: name -> (N, 5) calibrated probabilities
+    with 'fused' and the components; kind: a key of UNCERTAINTY_SCORES."""
+    if kind not in UNCERTAINTY_SCORES:
+        raise ValueError(f"unknown uncertainty score {kind!r}; choose from {sorted(UNCERTAINTY_SCORES)}")
+    return UNCERTAINTY_SCORES[kind][1](probs, np.asarray(thresholds, np.float64))
+
+
+def choose_uncertainty(z: np.ndarray, y: np.ndarray, repeats: int = 10, coverage: float = 0.9) -> dict:
+    """Pick the abstention score on fold 9 without reusing in-sample fits.
+
+    z (N, 5, M) calibrated component logits. For each of `repeats` 5-fold splits the stack,
+    calibration and thresholds are fitted on 4/5 and applied to the held-out 1/5 (cross-fitting);
+    each score then drops its `1 - coverage` most uncertain records. Rule: the largest mean gain
+    in macro AUC over full coverage. Returns {'kind', 'table': {kind: mean gain}, 'rule'}."""
+    from sklearn.model_selection import KFold
+    gains: dict[str, list[float]] = {k: [] for k in UNCERTAINTY_SCORES}
+    comps = {f"m{i}": sigmoid(z[..., i]) for i in range(z.shape[-1])}
+    for r in range(repeats):
+        pf = np.zeros(y.shape)
+        for tr, te in KFold(5, shuffle=True, random_state=r).split(y):
+            w, b, _ = fit_stack(z[tr], y[tr], seed=r)
+            fl = (z * w[None]).sum(-1) + b[None]
+            calib = choose_calibration(fl[tr], y[tr], repeats=2, seed=r)
+            pf[te] = sigmoid(apply_calibration(fl[te], calib))
+        probs = dict(comps, fused=pf)
+        thr, full = choose_thresholds(pf, y), macro_auc(y, pf)
+        for kind in UNCERTAINTY_SCORES:
+            s = uncertainty_score(probs, thr, kind)
+            keep = np.argsort(s, kind="stable")[: int(round(coverage * len(y)))]
+            gains[kind].append(macro_auc(y[keep], pf[keep]) - full)
+    table = {k: float(np.mean(v)) for k, v in gains.items()}
+    return {"kind": max(table, key=table.get), "table": table,
+            "rule": f"largest mean macro-AUC gain at {coverage:.0%} coverage, cross-fitted on fold 9 "
+                    f"({repeats} x 5-fold)"}
 
 
 def fit_stack(z: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -107,26 +169,28 @@ def fit(data: str | None = None, weights_dir: Path = WEIGHTS_DIR) -> Path:
     from .dataset import load_split
     va = load_split("val", data)
     comps = {n: load_model(n, weights_dir) for n in COMPONENTS}
-    comp_logits = {n: m.logits(va["x"]) / m.temperature for n, m in comps.items()}
+    comp_logits = {n: m.calibrated_logits(va["x"]) for n, m in comps.items()}
     z = np.stack([comp_logits[n] for n in COMPONENTS], axis=-1)
     weight, bias, chosen = fit_stack(z, va["y"])
     mean_auc = macro_auc(va["y"], sigmoid(z.mean(-1)))
     fused_logits = (z * weight[None]).sum(-1) + bias[None]
-    temps = fit_temperature(fused_logits, va["y"])
-    thresholds = choose_thresholds(sigmoid(fused_logits / temps), va["y"])
+    calibration = choose_calibration(fused_logits, va["y"])
     probs = {n: sigmoid(v) for n, v in comp_logits.items()}
-    probs["fused"] = sigmoid(fused_logits / temps)
-    cut = float(np.quantile(uncertainty_score(probs, thresholds), 0.9))
+    probs["fused"] = sigmoid(apply_calibration(fused_logits, calibration))
+    thresholds = choose_thresholds(probs["fused"], va["y"])
+    uncertainty = choose_uncertainty(z, va["y"])
+    cut = float(np.quantile(uncertainty_score(probs, thresholds, uncertainty["kind"]), 0.9))
     ckpt = {
         "format": FORMAT, "kind": "fusion", "name": "fused", "title": "Fused model (stacked late fusion)",
         "components": list(COMPONENTS), "weight": weight.tolist(), "bias": bias.tolist(),
         "classes": list(CLASSES), "leads": list(LEADS), "fs": MODEL_FS, "samples": MODEL_SAMPLES,
-        "calibration": {"method": "per-class temperature, fitted on fold 9",
-                        "temperature": [float(t) for t in temps]},
+        "calibration": calibration,
         "thresholds": [float(t) for t in thresholds],
         "threshold_rule": "per class, maximises F1 on fold 9 (calibrated probabilities)",
-        "uncertainty_cut": cut,
-        "uncertainty_rule": "uncertain when entropy + model spread exceeds its fold-9 90th percentile",
+        "uncertainty_kind": uncertainty["kind"], "uncertainty_cut": cut,
+        "uncertainty_rule": (f"uncertain when the {uncertainty['kind']} score "
+                             f"({UNCERTAINTY_SCORES[uncertainty['kind']][0]}) exceeds its fold-9 90th percentile"),
+        "uncertainty_selection": uncertainty,
         "fit": {"fold": 9, "n_records": int(len(va["y"])), "stack_C": chosen,
                 "fold9_macro_auc_stacked_in_sample": macro_auc(va["y"], probs["fused"]),
                 "fold9_macro_auc_mean_of_logits": mean_auc,

@@ -71,7 +71,8 @@ def agreement_table(outputs: dict[str, ModelOutput]) -> pd.DataFrame:
                          "spread": probs.max(0) - probs.min(0)}, index=list(CLASSES))
 
 
-def abstention(outputs: dict[str, ModelOutput], quality: QualityReport, cut: float) -> tuple[str, list[str]]:
+def abstention(outputs: dict[str, ModelOutput], quality: QualityReport, cut: float,
+               kind: str = "entropy+spread") -> tuple[str, list[str]]:
     """Status and reasons in words from the fused output, the models' spread and signal quality."""
     if not quality.assessable:
         return "not assessable", list(quality.reasons)
@@ -85,9 +86,10 @@ def abstention(outputs: dict[str, ModelOutput], quality: QualityReport, cut: flo
     for cls, row in agree.iterrows():
         if row["spread"] > STRONG_DISAGREEMENT:
             reasons.append(f"{cls}: the models disagree (probabilities spread over {row['spread']:.2f})")
-    score = float(uncertainty_score({n: o.proba[None] for n, o in outputs.items()}, fused.thresholds)[0])
+    score = float(uncertainty_score({n: o.proba[None] for n, o in outputs.items()}, fused.thresholds, kind)[0])
     if score > cut:
-        reasons.append(f"high predictive uncertainty (score {score:.2f} > {cut:.2f}, the fold-9 90th percentile)")
+        reasons.append(f"high predictive uncertainty ({kind} score {score:.2f} > {cut:.2f}, "
+                       "the fold-9 90th percentile)")
     return ("uncertain" if reasons else "confident"), reasons
 
 
@@ -107,7 +109,7 @@ def assess(record: Record, models: dict) -> Assessment:
     quality = assess_quality(record.signal, record.fs)
     if isinstance(fused, FusedModel):
         outputs["fused"] = ModelOutput("fused", fused.title, probs["fused"][0], fused.thresholds)
-        status, reasons = abstention(outputs, quality, fused.uncertainty_cut)
+        status, reasons = abstention(outputs, quality, fused.uncertainty_cut, fused.uncertainty_kind)
     else:
         status = "not assessable" if not quality.assessable else "no fused model"
         reasons = list(quality.reasons) if not quality.assessable else ["the fused model is not available"]

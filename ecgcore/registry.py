@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from . import nets
+from .calibration import calibration_params
 from .record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
 from .views import View, compute_view
 
@@ -123,8 +124,8 @@ class EcgModel:
         self.net = build_net(ckpt)
         for p in self.net.parameters():
             p.requires_grad_(False)
-        calib = ckpt.get("calibration") or {}
-        self.temperature = np.asarray(calib.get("temperature", [1.0] * len(CLASSES)), np.float32)
+        slope, intercept = calibration_params(ckpt.get("calibration") or {}, len(CLASSES))
+        self.slope, self.intercept = slope.astype(np.float32), intercept.astype(np.float32)
         self.thresholds = np.asarray(ckpt.get("thresholds") or [0.5] * len(CLASSES), np.float32)
         self.lock = threading.Lock()
 
@@ -147,9 +148,13 @@ class EcgModel:
     def logits(self, signals: np.ndarray) -> np.ndarray:
         return self.logits_from_view(self.view(signals).values)
 
+    def calibrated_logits(self, signals: np.ndarray) -> np.ndarray:
+        """slope * logit + intercept (N, 5): the logits of the calibrated probabilities."""
+        return self.logits(signals) * self.slope + self.intercept
+
     def calibrate(self, logits: np.ndarray) -> np.ndarray:
-        """Temperature-scaled probabilities (N, 5) from raw logits."""
-        return 1.0 / (1.0 + np.exp(-logits / self.temperature))
+        """Calibrated probabilities (N, 5) from raw logits (fold-9 temperature or Platt scaling)."""
+        return 1.0 / (1.0 + np.exp(-(logits * self.slope + self.intercept)))
 
     def predict_proba(self, signals: np.ndarray) -> np.ndarray:
         """(N, 1000, 12) float32 mV at 100 Hz -> (N, 5) calibrated probabilities."""

@@ -1,10 +1,12 @@
 """Train one registered model on PTB-XL folds 1-8, select on fold 9; fold 10 is never read.
 
-    python -m ecgcore.train signal --data ../shared/ptbxl [--epochs N] [--resume]
+    python -m ecgcore.train signal --data ../shared/ptbxl [--epochs N] [--resume] [--threads N]
+    python -m ecgcore.train signal --recalibrate     # refit calibration + thresholds only
 
 Writes weights/NAME.pt (self-describing: net + kwargs, classes, fs, leads, view, input
-scaling, temperature and thresholds fitted on fold 9) and refreshes weights/SHA256SUMS.
-Checkpoints for --resume go to runs/NAME/last.pt after every epoch.
+scaling, calibration and thresholds fitted on fold 9) and refreshes weights/SHA256SUMS.
+Checkpoints for --resume go to runs/NAME/last.pt after every epoch (OUT/runs/NAME/last.pt
+when --out names another folder, so a trial run never touches the shipped run).
 """
 from __future__ import annotations
 
@@ -21,11 +23,11 @@ from torch import nn
 from tqdm import tqdm
 
 from . import nets
-from .calibration import choose_thresholds, fit_temperature, macro_auc, sigmoid
+from .calibration import apply_calibration, choose_calibration, choose_thresholds, macro_auc, sigmoid
 from .dataset import load_split, view_cache
 from .ptbxl import TRAIN_FOLDS, VAL_FOLD
 from .record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
-from .registry import FORMAT, REGISTRY, WEIGHTS_DIR, ModelSpec, write_sums
+from .registry import FORMAT, REGISTRY, WEIGHTS_DIR, ModelSpec, build_net, load_checkpoint, write_sums
 from .views import compute_view
 
 RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
@@ -132,7 +134,7 @@ def train(name: str, data: str | None, epochs: int | None = None, resume: bool =
     steps = hp["epochs"] * int(np.ceil(len(tr["x"]) / hp["batch"]))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=hp["lr"], total_steps=steps, pct_start=0.2)
     state = {"epoch": 0, "best_auc": -1.0, "best_state": None, "history": [], "seconds": 0.0}
-    run_dir = RUNS_DIR / name
+    run_dir = (RUNS_DIR if Path(out_dir).resolve() == WEIGHTS_DIR.resolve() else Path(out_dir) / "runs") / name
     run_dir.mkdir(parents=True, exist_ok=True)
     if resume and (run_dir / "last.pt").is_file():
         ck = torch.load(run_dir / "last.pt", weights_only=False)
@@ -183,19 +185,16 @@ def train(name: str, data: str | None, epochs: int | None = None, resume: bool =
 
 def write_weights(spec: ModelSpec, hp: dict, state: dict, bva: Batches, va: dict, tr: dict,
                   seed: int, data: str | None, out_dir: Path) -> Path:
-    """Best fold-9 state + temperature and max-F1 thresholds fitted on fold 9 -> weights/NAME.pt."""
+    """Best fold-9 state + calibration and max-F1 thresholds fitted on fold 9 -> weights/NAME.pt."""
     net = nets.NETS[spec.net](n_classes=len(CLASSES), **spec.net_kwargs)
     net.load_state_dict(state["best_state"])
-    logits = predict_logits(net, bva, len(va["x"]))
-    temps = fit_temperature(logits, va["y"])
-    thresholds = choose_thresholds(sigmoid(logits / temps), va["y"])
+    calibration, thresholds = fit_outputs(predict_logits(net, bva, len(va["x"])), va["y"])
     ckpt = {
         "format": FORMAT, "kind": "single", "name": spec.name, "title": spec.title,
         "net": spec.net, "net_kwargs": dict(spec.net_kwargs), "state_dict": net.state_dict(),
         "classes": list(CLASSES), "leads": list(LEADS), "fs": MODEL_FS, "samples": MODEL_SAMPLES,
         "units": "mV", "view": spec.view, "view_params": view_params(spec.view),
-        "calibration": {"method": "per-class temperature, fitted on fold 9",
-                        "temperature": [float(t) for t in temps]},
+        "calibration": calibration,
         "thresholds": [float(t) for t in thresholds],
         "threshold_rule": "per class, maximises F1 on fold 9 (calibrated probabilities)",
         "train": {"folds": list(TRAIN_FOLDS), "val_fold": VAL_FOLD, "n_train": int(len(tr["x"])),
@@ -211,6 +210,30 @@ def write_weights(spec: ModelSpec, hp: dict, state: dict, bva: Batches, va: dict
     torch.save(ckpt, path)
     write_sums(out_dir)
     print(f"wrote {path} (fold-9 macro AUC {state['best_auc']:.4f} at epoch {state['best_epoch']})")
+    return path
+
+
+def fit_outputs(logits: np.ndarray, y: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Fold-9 logits (N, 5) -> calibration (temperature or Platt, chosen by CV) and max-F1 thresholds (5,)."""
+    calibration = choose_calibration(logits, y)
+    return calibration, choose_thresholds(sigmoid(apply_calibration(logits, calibration)), y)
+
+
+def recalibrate(name: str, data: str | None, weights_dir: Path = WEIGHTS_DIR) -> Path:
+    """Refit an existing weights file's calibration and thresholds on fold 9 with this code's rule
+    (the same last step as `train`); the network is untouched. Rewrites the file and SHA256SUMS."""
+    spec, path = REGISTRY[name], Path(weights_dir) / f"{name}.pt"
+    ckpt = load_checkpoint(path)
+    net = build_net(ckpt)
+    va = load_split("val", data)
+    calibration, thresholds = fit_outputs(predict_logits(net, Batches(spec, va, "val"), len(va["x"])), va["y"])
+    ckpt["calibration"], ckpt["thresholds"] = calibration, [float(t) for t in thresholds]
+    ckpt["train"]["recalibrated"] = {"git_commit": git_commit(), "fold": VAL_FOLD,
+                                     "command": f"python -m ecgcore.train {name} --recalibrate"}
+    torch.save(ckpt, path)
+    write_sums(Path(weights_dir))
+    print(f"recalibrated {path}: {calibration['method']} (fold-9 CV ECE "
+          + ", ".join(f"{m} {v['cv_ece']:.4f}" for m, v in calibration["selection"].items()) + ")")
     return path
 
 
@@ -233,9 +256,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from runs/NAME/last.pt")
-    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR,
+                        help="weights folder (default weights/); checkpoints go to OUT/runs/ when set")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    parser.add_argument("--recalibrate", action="store_true",
+                        help="only refit calibration + thresholds of the existing OUT/NAME.pt on fold 9")
     args = parser.parse_args(argv)
+    if args.recalibrate:
+        recalibrate(args.name, args.data, args.out)
+        return 0
     train(args.name, args.data, args.epochs, args.resume, args.seed, args.out, args.threads)
     return 0
 

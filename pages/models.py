@@ -49,7 +49,8 @@ for col, (name, c) in zip(st.columns(len(cards)), cards.items()):
     aucs = {cls: t["classes"][cls]["auc"] for cls in t["classes"]}
     col.plotly_chart(plots.roc_figure(t["roc"], aucs, name), key=f"roc_{name}", **CFG)
 
-st.markdown("#### Calibration, fold 10 (after temperature scaling)")
+st.markdown("#### Calibration, fold 10 (after the calibration fitted on fold 9)")
+st.caption("  \n".join(f"`{n}`: {(c.get('calibration') or {}).get('method', 'unknown')}" for n, c in cards.items()))
 for col, (name, c) in zip(st.columns(len(cards)), cards.items()):
     col.plotly_chart(plots.reliability_figure(c["fold10"]["reliability_after"], name), key=f"rel_{name}", **CFG)
 

@@ -56,7 +56,8 @@ prob_cols.update({"finding": st.column_config.TextColumn(width="medium"),
                   "fused call": st.column_config.TextColumn("fused call", width="small")})
 st.markdown("#### Calibrated probabilities")
 st.dataframe(table, key="probabilities", column_config=prob_cols)
-st.caption("Each probability is calibrated on fold 9 (temperature scaling). The fused call is **yes** when "
+st.caption("Each probability is calibrated on fold 9 (temperature or Platt scaling, whichever cross-validated "
+           "better there; see Model cards). The fused call is **yes** when "
            "the fused probability reaches its threshold (chosen on fold 9 to maximise F1).")
 
 left, right = st.columns(2)

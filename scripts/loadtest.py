@@ -6,7 +6,7 @@ One headless Chromium, one browser context per user (separate sessions). Each us
 own record on Predictions, then loops: switch to the next record (timed until that record's
 predictions table is drawn), and every third switch (--explain-every) runs one explanation on Explain. Reports
 errors (exceptions shown by the app, timeouts, console errors), p50/p95 record-switch-to-
-predictions time, explanation times, and the server's RSS growth (psutil if installed, else
+predictions time, explanation times, and the server's RSS growth (from
 /proc). Starts its own `streamlit run app.py` unless --url is given.
 """
 from __future__ import annotations
@@ -21,20 +21,9 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 import browser_timing as bt  # noqa: E402
+from ecgcore.memory import rss_mb  # noqa: E402
 
 EXPLAIN = ("spectrum", "SHAP")     # the model / method each user's explanation uses
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process in MB (psutil if installed, else /proc/PID/status)."""
-    try:
-        import psutil
-        return psutil.Process(pid).memory_info().rss / 2**20
-    except ImportError:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def percentile(xs: list[float], q: float) -> float:

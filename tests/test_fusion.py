@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ecgcore.calibration import sigmoid
-from ecgcore.fusion import fit_stack, uncertainty_score
+from ecgcore.fusion import UNCERTAINTY_SCORES, fit_stack, uncertainty_score
 from ecgcore.registry import WEIGHTS_DIR
 
 HAVE_FUSED = (WEIGHTS_DIR / "fused.pt").is_file()
@@ -32,6 +32,18 @@ def test_uncertainty_is_higher_for_disagreement_and_mid_probabilities():
     torn["fused"] = np.array([[0.5, 0.5, 0.5, 0.5, 0.5]])
     thr = np.full(5, 0.5)
     assert uncertainty_score(torn, thr)[0] > uncertainty_score(sure, thr)[0] + 1
+    for kind in UNCERTAINTY_SCORES:           # every candidate ranks the torn record as less certain
+        assert uncertainty_score(torn, thr, kind)[0] > uncertainty_score(sure, thr, kind)[0], kind
+    with pytest.raises(ValueError, match="unknown uncertainty score"):
+        uncertainty_score(torn, thr, "vibes")
+
+
+def test_threshold_margin_measures_distance_from_each_threshold():
+    thr = np.array([0.2, 0.5, 0.5, 0.5, 0.8])
+    at = {"fused": thr[None].copy(), "a": thr[None], "b": thr[None]}
+    far = {"fused": np.array([[0.99, 0.01, 0.99, 0.01, 0.99]]), "a": thr[None], "b": thr[None]}
+    assert uncertainty_score(at, thr, "threshold margin")[0] == pytest.approx(0.0, abs=1e-6)
+    assert uncertainty_score(far, thr, "threshold margin")[0] < -3
 
 
 @needs_fused

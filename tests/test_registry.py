@@ -39,7 +39,9 @@ def test_weights_are_self_describing(name):
     assert ckpt["classes"] == list(CLASSES) and ckpt["leads"] == list(LEADS)
     assert ckpt["fs"] == 100 and ckpt["view"] == REGISTRY[name].view
     assert ckpt["net"] == REGISTRY[name].net and "state_dict" in ckpt and "net_kwargs" in ckpt
-    assert len(ckpt["calibration"]["temperature"]) == 5 and len(ckpt["thresholds"]) == 5
+    calib = ckpt["calibration"]
+    assert calib["kind"] in ("temperature", "platt") and len(ckpt["thresholds"]) == 5
+    assert len(calib["slope"]) == 5 and len(calib["intercept"]) == 5 and "fold 9" in calib["method"]
 
 
 @pytest.mark.parametrize("name", SHIPPED[:1])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..memory import trim_heap
 from ..record import CLASSES, MODEL_SAMPLES
 from .lime_attr import lime_scores
 from .models import ExplainError, Target, as_target
@@ -84,8 +85,8 @@ def _attribute(target: Target, values: np.ndarray, seg: Segmentation, off: np.nd
         raise ExplainError(f"SHAP needs a network to differentiate; {target.name!r} only has "
                            "predict_proba: use method='lime'")
     n = SHAP_BACKGROUND[target.view]
-    attr, kind = shap_attributions(target.net, values, target.view, k, float(target.temperature[k]),
-                                   n, seed)
+    attr, kind = shap_attributions(target.net, values, target.view, k,
+                                   (float(target.slope[k]), float(target.intercept[k])), n, seed)
     info = {"explainer": kind, "background": f"{n} training-fold records, seed {seed}",
             "sum": float(attr.sum())}
     return segment_sum(attr, seg), attr, info
@@ -149,6 +150,7 @@ def explain(model, signal: np.ndarray, method: str, class_index: int, seed: int 
         reuse = np.asarray(other.segments, np.float64)
     trust = trust_measures(target, values, seg, off, method, k, seed, scores, reuse) if with_trust else {}
     info["off"] = DEFAULT_OFF[target.view]
+    trim_heap()            # the perturbation batches are gone; give their pages back (see ecgcore.memory)
     return Explanation(target.name, method, CLASSES[k], target.view, attr, scores.astype(np.float32),
                        seg.names, seg.grid, SEGMENT_DESC[target.view], trust, seconds, k,
                        probability, x, seed, info)

@@ -32,7 +32,8 @@ class Target:
     view: str
     predict: Callable[[np.ndarray], np.ndarray]
     net: nn.Module | None
-    temperature: np.ndarray
+    slope: np.ndarray          # (5,) calibration: p = sigmoid(slope * logit + intercept)
+    intercept: np.ndarray
 
     def values(self, signal: np.ndarray) -> np.ndarray:
         """One record (1000, 12) mV -> its view values (12, ...) float32."""
@@ -50,14 +51,15 @@ def _proba_on_signal_view(model, batch: int = 64) -> Callable[[np.ndarray], np.n
 def as_target(model) -> Target:
     """Wrap a model for explanation (see module docstring); raises ExplainError otherwise."""
     name = str(getattr(model, "name", type(model).__name__))
-    temperature = np.asarray(getattr(model, "temperature", np.ones(len(CLASSES))), np.float32)
+    slope = np.asarray(getattr(model, "slope", np.ones(len(CLASSES))), np.float32)
+    intercept = np.asarray(getattr(model, "intercept", np.zeros(len(CLASSES))), np.float32)
     has_net = getattr(model, "net", None) is not None and getattr(model, "view_name", None)
     if has_net and hasattr(model, "logits_from_view") and hasattr(model, "calibrate"):
         def predict(values: np.ndarray) -> np.ndarray:
             return np.asarray(model.calibrate(model.logits_from_view(values)), np.float64)
-        return Target(name, model.view_name, predict, model.net, temperature)
+        return Target(name, model.view_name, predict, model.net, slope, intercept)
     if hasattr(model, "predict_proba"):
-        return Target(name, "signal", _proba_on_signal_view(model), None, temperature)
+        return Target(name, "signal", _proba_on_signal_view(model), None, slope, intercept)
     raise ExplainError(f"cannot explain {name!r}: it needs .predict_proba(signals) or "
                        ".net + .view_name + .logits_from_view + .calibrate")
 
@@ -69,12 +71,12 @@ class ViewNetModel:
     """
 
     def __init__(self, net: nn.Module, view_name: str, name: str = "probe",
-                 temperature: np.ndarray | None = None):
+                 slope: np.ndarray | None = None, intercept: np.ndarray | None = None):
         self.net, self.view_name, self.name, self.title = net.eval(), view_name, name, name
         for p in self.net.parameters():
             p.requires_grad_(False)
-        self.temperature = np.asarray(temperature if temperature is not None
-                                      else np.ones(len(CLASSES)), np.float32)
+        self.slope = np.asarray(slope if slope is not None else np.ones(len(CLASSES)), np.float32)
+        self.intercept = np.asarray(intercept if intercept is not None else np.zeros(len(CLASSES)), np.float32)
         self.thresholds = np.full(len(CLASSES), 0.5, np.float32)
         self.lock = threading.Lock()
 
@@ -90,7 +92,7 @@ class ViewNetModel:
         return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
 
     def calibrate(self, logits: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-logits / self.temperature))
+        return 1.0 / (1.0 + np.exp(-(logits * self.slope + self.intercept)))
 
     def predict_proba(self, signals: np.ndarray) -> np.ndarray:
         return self.calibrate(self.logits_from_view(self.view(signals).values)).astype(np.float32)
@@ -117,4 +119,4 @@ def randomized_model(model, seed: int = 0) -> ViewNetModel:
             for p in net.parameters():
                 if id(p) not in covered:
                     p.normal_(0.0, 0.02)
-    return ViewNetModel(net, target.view, f"{target.name} (randomised)", target.temperature)
+    return ViewNetModel(net, target.view, f"{target.name} (randomised)", target.slope, target.intercept)

@@ -27,15 +27,15 @@ BACKGROUND_SIZE = 32
 
 
 class ClassProbability(nn.Module):
-    """net (N, 12, ...) -> (N, 1) calibrated probability of class k."""
+    """net (N, 12, ...) -> (N, 1) calibrated probability of class k: sigmoid(slope * z_k + intercept)."""
 
-    def __init__(self, net: nn.Module, k: int, temperature: float):
+    def __init__(self, net: nn.Module, k: int, slope: float, intercept: float = 0.0):
         super().__init__()
-        self.net, self.k, self.temperature = net, k, float(temperature)
+        self.net, self.k, self.slope, self.intercept = net, k, float(slope), float(intercept)
         self.sigmoid = nn.Sigmoid()        # a module, so DeepExplainer treats it as nonlinear
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.sigmoid(self.net(x)[:, self.k:self.k + 1] / self.temperature)
+        return self.sigmoid(self.net(x)[:, self.k:self.k + 1] * self.slope + self.intercept)
 
 
 def background_ids(n: int = BACKGROUND_SIZE, seed: int = 0, root: str | None = None) -> np.ndarray:
@@ -71,12 +71,12 @@ def background_values(view: str, n: int = BACKGROUND_SIZE, seed: int = 0) -> np.
 
 
 @functools.lru_cache(maxsize=16)
-def _explainer(net: nn.Module, class_index: int, temperature: float, view: str, n: int, seed: int,
-               kind: str):
+def _explainer(net: nn.Module, class_index: int, calibration: tuple[float, float], view: str, n: int,
+               seed: int, kind: str):
     """A cached shap explainer on a deep copy of `net` (DeepExplainer leaves hooks on it)."""
     import shap
 
-    model = ClassProbability(copy.deepcopy(net), class_index, temperature).eval()
+    model = ClassProbability(copy.deepcopy(net), class_index, *calibration).eval()
     bg = torch.from_numpy(np.array(background_values(view, n, seed), np.float32))
     if kind == "deep":
         return shap.DeepExplainer(model, bg)
@@ -86,11 +86,27 @@ def _explainer(net: nn.Module, class_index: int, temperature: float, view: str, 
 _SHAP_LOCK = threading.Lock()   # explainers keep per-call state on their modules; Gradient reseeds NumPy
 
 
+def _drop_activations(explainer) -> None:
+    """Delete the per-layer inputs/outputs (`x`, `y`) DeepExplainer's hooks leave on modules.
+
+    shap removes them only from direct children and containers; on nested custom modules they
+    stay, holding a whole batch of activations per layer (~100 MB per cached explainer)."""
+    model = getattr(getattr(explainer, "explainer", None), "model", None)
+    if isinstance(model, nn.Module):
+        for module in model.modules():
+            for attr in ("x", "y"):
+                if attr in module._parameters or attr in module.__dict__:
+                    delattr(module, attr)
+
+
 def _run(explainer, kind: str, x: torch.Tensor, nsamples: int, seed: int) -> np.ndarray:
     if kind == "deep":
         with warnings.catch_warnings():     # InputScale, ClassProbability: passed by gradient
             warnings.filterwarnings("ignore", message="unrecognized nn.Module")
-            return explainer.shap_values(x, check_additivity=False)
+            try:
+                return explainer.shap_values(x, check_additivity=False)
+            finally:
+                _drop_activations(explainer)
     state = np.random.get_state()
     try:
         explainer.explainer.batch_size = nsamples
@@ -100,10 +116,11 @@ def _run(explainer, kind: str, x: torch.Tensor, nsamples: int, seed: int) -> np.
 
 
 def shap_attributions(net: nn.Module, values: np.ndarray, view: str, class_index: int,
-                      temperature: float = 1.0, n_background: int = BACKGROUND_SIZE, seed: int = 0,
+                      calibration: tuple[float, float] = (1.0, 0.0), n_background: int = BACKGROUND_SIZE, seed: int = 0,
                       kind: str = "deep", nsamples: int = 128) -> tuple[np.ndarray, str]:
     """(12, ...) SHAP values of one record's view values (12, ...) for one class's probability.
 
+    calibration: (slope, intercept) of class k, so the explained output is sigmoid(slope z + b).
     Background: `background_values(view, n_background, seed)`. kind 'deep' (DeepExplainer,
     DeepLIFT rescale rule; additivity not enforced: functional max-pooling and attention are
     treated by their gradient) or 'gradient' (expected gradients, `nsamples` path samples).
@@ -113,7 +130,7 @@ def shap_attributions(net: nn.Module, values: np.ndarray, view: str, class_index
     if kind not in ("deep", "gradient"):
         raise ValueError(f"kind must be 'deep' or 'gradient', got {kind!r}")
     x = torch.from_numpy(np.array(values, np.float32)[None])
-    args = (net, int(class_index), float(temperature), view, int(n_background), int(seed))
+    args = (net, int(class_index), (float(calibration[0]), float(calibration[1])), view, int(n_background), int(seed))
     with _SHAP_LOCK:
         try:
             phi = _run(_explainer(*args, kind), kind, x, nsamples, seed)
