@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import os
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -198,7 +199,20 @@ def _model(name: str, wdir: str | None):
     import torch                      # imported here, not at start-up: the first page opens ~2 s sooner
     torch.set_num_threads(TORCH_THREADS)
     from ecgcore import registry
-    return registry.load_model(name, wdir)
+    model = registry.load_model(name, wdir)
+    if getattr(model, "net", None) is not None:      # SHAP's one-off costs, paid before anyone waits
+        threading.Thread(target=_warm_up, args=(model,), name=f"shap-warm-up-{name}", daemon=True).start()
+    return model
+
+
+def _warm_up(model) -> None:
+    """Background thread: ecgcore.explain.warm_up; a failure here only means a slower first map
+    (the Explain page reports real errors when a map is asked for)."""
+    from ecgcore.explain import warm_up
+    try:
+        warm_up(model)
+    except Exception as err:  # noqa: BLE001
+        print(f"SHAP warm-up of {model.name} skipped: {type(err).__name__}: {err}", file=sys.stderr)
 
 
 def models() -> tuple[dict, dict[str, str]]:
@@ -244,102 +258,11 @@ def view_of(key: str, view: str, _record: Record):
     return compute_view(view, model_input(_record))
 
 
-# ---------------------------------------------------------------- records table
-def filter_records(idx: pd.DataFrame, query: str = "", classes: list[str] | None = None,
-                   folds: list[int] | None = None, sex: str = "any", age: tuple[int, int] | None = None,
-                   validated: bool = False, flags: list[str] | None = None,
-                   no_flags: bool = False) -> pd.DataFrame:
-    """Records with signal files that match every filter. query: an ecg_id, or words of the report."""
-    keep = idx["has_100"] | idx["has_500"]
-    q = query.strip()
-    if q.isdigit():
-        keep &= idx.index == int(q)
-    elif q:
-        keep &= idx["report"].fillna("").str.contains(q, case=False, regex=False)
-    if classes:
-        keep &= idx[list(classes)].any(axis=1)
-    if folds:
-        keep &= idx["fold"].isin(folds)
-    if sex in ("male", "female"):
-        keep &= idx["sex"] == (0 if sex == "male" else 1)
-    if age is not None:
-        keep &= idx["age"].between(age[0], age[1])
-    if validated:
-        keep &= idx["validated_by_human"]
-    if flags:
-        keep &= (idx[list(flags)] != "").any(axis=1)
-    if no_flags:
-        keep &= (idx[list(QUALITY_FLAGS)] == "").all(axis=1)
-    return idx[keep]
-
-
-def records_table(sub: pd.DataFrame) -> pd.DataFrame:
-    """The columns the Records page shows, one row per record."""
-    labels = sub[list(CLASSES)].apply(lambda r: ", ".join(c for c in CLASSES if r[c]) or "-", axis=1)
-    flags = sub[list(QUALITY_FLAGS)].apply(lambda r: ", ".join(f for f in QUALITY_FLAGS if r[f]) or "", axis=1)
-    rates = np.where(sub["has_500"], np.where(sub["has_100"], "100 + 500", "500"), "100")
-    return pd.DataFrame({"ecg_id": sub.index, "labels": labels.values, "fold": sub["fold"].values,
-                         "age": sub["age"].values, "sex": sub["sex"].map({0: "M", 1: "F"}).values,
-                         "validated": sub["validated_by_human"].values, "Hz": rates,
-                         "quality flags": flags.values, "report": sub["report"].values})
-
-
-# ---------------------------------------------------------------- predictions tables
-def probability_table(a) -> pd.DataFrame:
-    """Rows = classes; columns = each model's calibrated probability, the fused threshold and
-    call, and the cardiologists' label (PTB-XL only). `a`: an ecgcore.predict.Assessment."""
-    from ecgcore.record import CLASS_NAMES
-    df = pd.DataFrame(index=pd.Index(list(CLASSES), name="class"))
-    df["finding"] = [CLASS_NAMES[c] for c in CLASSES]
-    if a.labels is not None:
-        df["cardiologists"] = ["yes" if c in a.labels else "no" for c in CLASSES]
-    for name, out in a.outputs.items():
-        df[name] = np.asarray(out.proba, float)
-    if "fused" in a.outputs:
-        fused = a.outputs["fused"]
-        df["fused threshold"] = np.asarray(fused.thresholds, float)
-        df["fused call"] = np.where(fused.positive, "yes", "no")
-    return df
-
-
-def calls_table(a) -> pd.DataFrame:
-    """Rows = models; columns = classes: 'yes' where the probability reaches that model's threshold."""
-    return pd.DataFrame({n: np.where(o.positive, "yes", "no") for n, o in a.outputs.items()},
-                        index=list(CLASSES)).T
-
-
-# ---------------------------------------------------------------- model cards
+# ---------------------------------------------------------------- model cards (tables: ecgcore.tables)
 @st.cache_data(show_spinner=False)
 def card(name: str, wdir: str | None) -> dict:
     from ecgcore.cards import load_card
     return load_card(name, wdir)
-
-
-def card_class_table(fold: dict) -> pd.DataFrame:
-    """Per class: positives, AUC (95% CI), F1, sensitivity, specificity, threshold, TP/FP/FN/TN."""
-    rows = {}
-    for cls in CLASSES:
-        c = fold["classes"][cls]
-        lo, hi = c.get("auc_ci95", (np.nan, np.nan))
-        rows[cls] = {"positives": c["positives"], "AUC": c["auc"], "95% CI": f"{lo:.2f}-{hi:.2f}",
-                     "F1": c["f1"], "sensitivity": c["sensitivity"], "specificity": c["specificity"],
-                     "threshold": c["threshold"], **{k.upper(): c["confusion"][k] for k in ("tp", "fp", "fn", "tn")}}
-    return pd.DataFrame(rows).T
-
-
-def card_auc_table(cards: dict[str, dict]) -> pd.DataFrame:
-    """Rows = classes (+ macro), columns = models: fold-10 AUC with its 95% CI, as text."""
-    out = {}
-    for name, c in cards.items():
-        t = c["fold10"]
-        col = {cls: f"{t['classes'][cls]['auc']:.3f} ({t['classes'][cls]['auc_ci95'][0]:.2f}-"
-                    f"{t['classes'][cls]['auc_ci95'][1]:.2f})" for cls in CLASSES}
-        col["macro"] = f"{t['macro_auc']:.3f} ({t['macro_auc_ci95'][0]:.2f}-{t['macro_auc_ci95'][1]:.2f})"
-        out[name] = col
-    first = next(iter(cards.values()))["fold10"]
-    df = pd.DataFrame(out)
-    df.insert(0, "positives", [first["classes"][c]["positives"] for c in CLASSES] + [first["n_records"]])
-    return df
 
 
 def model_summary(rec: Record) -> None:
@@ -361,9 +284,3 @@ def model_summary(rec: Record) -> None:
         labels = "" if a.labels is None else f" · cardiologists: {', '.join(a.labels) or 'none'}"
         st.markdown(f"{rec.title} · {name} model: {', '.join(found) or 'no class above threshold'}"
                     f" · status: **{a.status}**{labels}")
-
-
-def quality_table(q) -> pd.DataFrame:
-    """One row per lead from an ecgcore.quality.QualityReport: usable, and the problems in words."""
-    return pd.DataFrame({"lead": [lq.lead for lq in q.leads], "usable": [lq.ok for lq in q.leads],
-                         "problems": ["; ".join(lq.details or lq.problems) for lq in q.leads]})

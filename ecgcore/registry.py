@@ -138,11 +138,15 @@ class EcgModel:
         return compute_view(self.view_name, _check(signals), MODEL_FS)
 
     def logits_from_view(self, values: np.ndarray, batch: int = 128) -> np.ndarray:
-        """Uncalibrated logits (N, 5) from view values (N, 12, ...)."""
+        """Uncalibrated logits (N, 5) from view values (N, 12, ...). Scalogram batches go in as
+        channels-last (1.2-1.5x faster 2D convolutions on this CPU; logits equal to ~1e-6)."""
         out = []
         with torch.inference_mode():
             for i in range(0, len(values), batch):
-                out.append(self.net(torch.from_numpy(np.ascontiguousarray(values[i:i + batch]))).numpy())
+                x = torch.from_numpy(np.ascontiguousarray(values[i:i + batch]))
+                if x.dim() == 4:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                out.append(self.net(x).numpy())
         return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
 
     def logits(self, signals: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from ecgcore import tables
 from ecgcore import plots
 
 ui.ensure_frame()
@@ -41,7 +42,7 @@ for col, (name, c) in zip(st.columns(len(cards)), cards.items()):
             st.caption(c["fusion_verdict"])
 
 st.markdown("#### Per class, fold 10: AUC (95% CI)")
-st.dataframe(ui.card_auc_table(cards), key="auc_table")
+st.dataframe(tables.card_auc_table(cards), key="auc_table")
 
 st.markdown("#### ROC curves, fold 10")
 for col, (name, c) in zip(st.columns(len(cards)), cards.items()):
@@ -56,7 +57,7 @@ for col, (name, c) in zip(st.columns(len(cards)), cards.items()):
 
 st.markdown("#### Per class at each model's threshold, fold 10 (confusion counts)")
 for tab, (name, c) in zip(st.tabs(list(cards)), cards.items()):
-    tab.dataframe(ui.card_class_table(c["fold10"]), key=f"classes_{name}",
+    tab.dataframe(tables.card_class_table(c["fold10"]), key=f"classes_{name}",
                   column_config={k: NUM for k in ("AUC", "F1", "sensitivity", "specificity", "threshold")})
     tab.caption(f"Thresholds: {c.get('threshold_rule')}. Calibration: {(c.get('calibration') or {}).get('method')}.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from ecgcore import tables
 
 ui.ensure_frame()
 st.title("Predictions")
@@ -47,7 +48,7 @@ if a.in_training_folds:
 for note in a.notes:
     st.caption(f"• {note}")
 
-table = ui.probability_table(a)
+table = tables.probability_table(a)
 prob_cols = {n: st.column_config.ProgressColumn(n, format="%.2f", min_value=0.0, max_value=1.0, width="small")
              for n in a.outputs}
 prob_cols.update({"finding": st.column_config.TextColumn(width="medium"),
@@ -63,7 +64,7 @@ st.caption("Each probability is calibrated on fold 9 (temperature or Platt scali
 left, right = st.columns(2)
 with left:
     st.markdown("#### Each model's call")
-    st.dataframe(ui.calls_table(a), key="calls")
+    st.dataframe(tables.calls_table(a), key="calls")
     if len(a.agreement):
         st.markdown("#### Agreement between the single-view models")
         st.dataframe(a.agreement, key="agreement",
@@ -75,4 +76,4 @@ with right:
     (st.success if q.ok else st.warning if q.assessable else st.error)(
         q.summary + "".join(f"\n- {r}" for r in q.reasons))
     with st.expander("Per-lead quality", expanded=not q.ok):
-        st.dataframe(ui.quality_table(q), key="quality", hide_index=True, height=460)
+        st.dataframe(tables.quality_table(q), key="quality", hide_index=True, height=460)

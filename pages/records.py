@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from ecgcore import tables
 
 ui.ensure_frame()
 st.title("Records")
@@ -28,9 +29,9 @@ flags = mid[1].multiselect("Quality flags (any of)", list(ui.QUALITY_FLAGS),
 no_flags = mid[2].checkbox("Only records without quality flags")
 validated = mid[3].checkbox("Validated by a human")
 
-sub = ui.filter_records(idx, query, classes, folds, sex, None if age == (0, 90) else age,
+sub = tables.filter_records(idx, query, classes, folds, sex, None if age == (0, 90) else age,
                         validated, flags, no_flags)
-table = ui.records_table(sub)
+table = tables.records_table(sub)
 st.session_state["records_table_ids"] = table["ecg_id"].tolist()
 total = int((idx["has_100"] | idx["has_500"]).sum())
 st.markdown(f"**{len(table):,}** of {total:,} records with signals match.")

@@ -180,6 +180,27 @@ def test_lime_on_a_predict_proba_only_model_uses_the_time_view(signal):
         explain(ProbaOnly(), signal, "shap", 0)
 
 
+@pytest.mark.parametrize("singles", [False, True])
+def test_lime_design_is_balanced_nested_and_fits_an_additive_model(singles):
+    from ecgcore.explain.lime_attr import lime_fit, lime_masks
+    masks = lime_masks(400, 120, seed=0, singles=singles)
+    off = (masks == 0)
+    assert masks[0].all() and (off[1:].sum(1) >= 1).all() and off.sum(1).max() == 2
+    assert off.sum(0).max() - off.sum(0).min() <= 1 + singles             # each segment equally often
+    np.testing.assert_array_equal(masks[:300], lime_masks(300, 120, seed=0, singles=singles))  # nested
+    other = lime_masks(400, 120, seed=1, singles=singles)
+    same = (other == masks).all(1)                                        # rows equal across seeds
+    assert same[:121].all() == singles and same[0] and same[121:].mean() < 0.1
+    if singles:
+        np.testing.assert_array_equal(masks[1:121], 1.0 - np.eye(120))       # each segment alone
+    w = np.random.default_rng(3).normal(size=120)                         # an exactly additive model
+    scores, _, r2 = lime_fit(masks, 0.5 + masks @ w, seed=0, alpha=1e-8)
+    np.testing.assert_allclose(scores, w, atol=1e-5)
+    assert r2 == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="use at least"):
+        lime_masks(200, 120, seed=0, singles=True)
+
+
 # --- mapping onto every view ---------------------------------------------------------------------
 
 def test_signal_saliency_maps_to_the_content_of_its_salient_segments(signal):
@@ -307,3 +328,31 @@ def test_shipped_model_maps_change_when_weights_are_randomised(signal, name):
         assert trained.values.shape == SHAPES[model.view_name] and np.isfinite(trained.values).all()
         randomised = explain(rand, signal, method, k, with_trust=False)
         assert rank_agreement(trained.segments, randomised.segments, top=0) < 0.5, (name, method)
+
+
+# --- evaluation doc ------------------------------------------------------------------------------
+
+def test_partial_evaluation_replaces_only_the_named_models_rows():
+    from ecgcore.explain.evaluate import merge_rows
+    head = "| model | method | n | x |\n|---|---|---|---|\n"
+    old = (head + "| signal | lime | 50 | 0.9 |\n| scalogram | lime | 50 | 0.7 |\n\n| step | seconds |\n"
+           "|---|---|\n| signal/lime | 1.00 |\n| scalogram/lime | 1.50 |\n| total | 2.50 |\n")
+    new = head + "| scalogram | lime | 50 | 0.8 |\n\n| step | seconds |\n|---|---|\n| scalogram/lime | 2.00 |\n"
+    out = merge_rows(old, new, ["scalogram"], "Partial re-run (scalogram)")
+    assert out.startswith("Partial re-run (scalogram)")
+    assert "| signal | lime | 50 | 0.9 |" in out and "| scalogram | lime | 50 | 0.8 |" in out
+    assert "0.7 |" not in out and "| scalogram/lime | 2.00 |" in out and "| total | 3.00 |" in out
+    assert merge_rows(out, new, ["scalogram"], "Partial re-run (scalogram)").count("Partial") == 1
+
+
+def test_warm_up_builds_every_class_explainer_once(signal):
+    from ecgcore.explain import SHAP_BACKGROUND, warm_up
+    from ecgcore.explain import shap_attr
+    model = probe("spectrum")
+    assert warm_up(model) > 0
+    before = shap_attr._explainer.cache_info()
+    for k in range(5):                                       # every class is now a cache hit
+        shap_attr.explainer_for(model.net, k, (1.0, 0.0), "spectrum", SHAP_BACKGROUND["spectrum"], 0)
+    after = shap_attr._explainer.cache_info()
+    assert after.hits - before.hits == 5 and after.misses == before.misses
+    assert warm_up(ProbaOnly()) == 0.0                        # no network: nothing to warm

@@ -70,7 +70,7 @@ def background_values(view: str, n: int = BACKGROUND_SIZE, seed: int = 0) -> np.
     return _background_values(str(ptbxl_dir()), view, n, seed)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=32)     # 3 nets x 5 classes x 2 backgrounds (maps + stability), ~10 MB each
 def _explainer(net: nn.Module, class_index: int, calibration: tuple[float, float], view: str, n: int,
                seed: int, kind: str):
     """A cached shap explainer on a deep copy of `net` (DeepExplainer leaves hooks on it)."""
@@ -84,6 +84,14 @@ def _explainer(net: nn.Module, class_index: int, calibration: tuple[float, float
 
 
 _SHAP_LOCK = threading.Lock()   # explainers keep per-call state on their modules; Gradient reseeds NumPy
+
+
+def explainer_for(net: nn.Module, class_index: int, calibration: tuple[float, float], view: str,
+                  n_background: int = BACKGROUND_SIZE, seed: int = 0, kind: str = "deep"):
+    """The cached explainer for these arguments, built now if needed (under the SHAP lock)."""
+    with _SHAP_LOCK:
+        return _explainer(net, int(class_index), (float(calibration[0]), float(calibration[1])), view,
+                          int(n_background), int(seed), kind)
 
 
 def _drop_activations(explainer) -> None:
