@@ -237,17 +237,27 @@ def show_model_errors(errors: dict[str, str]) -> None:
 @st.cache_data(max_entries=256, show_spinner=False)
 def assessment(key: str, wdir: str | None, names: tuple[str, ...], _record: Record, _models: dict):
     """ecgcore.predict.assess for one record, keyed on the record id and the model names."""
+    from ecgcore.memory import trim_heap
     from ecgcore.predict import assess
-    return assess(_record, _models)
+    result = assess(_record, _models)
+    trim_heap()                 # give this thread's freed scalogram batches back (~3 ms)
+    return result
+
+
+# One explanation at a time per server: on 2 cores a second one only slows both, and each holds a few
+# hundred MB of perturbations while it runs. Predictions for other users keep the other core.
+EXPLAIN_SLOT = threading.BoundedSemaphore(1)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def explanation(key: str, wdir: str | None, model_name: str, method: str, class_index: int,
                 _record: Record, _model):
-    """ecgcore.explain.explain on the record's model input (seed 0), keyed on plain ids."""
+    """ecgcore.explain.explain on the record's model input (seed 0), keyed on plain ids;
+    waits for EXPLAIN_SLOT."""
     from ecgcore.explain import explain
     from ecgcore.record import model_input
-    return explain(_model, model_input(_record), method, class_index, seed=0)
+    with EXPLAIN_SLOT:
+        return explain(_model, model_input(_record), method, class_index, seed=0)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

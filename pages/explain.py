@@ -37,7 +37,8 @@ c[3].button("Explain", type="primary", key="expl_run", width="stretch",
 if st.session_state.pop("expl_go", False):
     with st.status(f"{method.upper()} for {CLASSES[class_index]} on the {name} model…", expanded=True) as s:
         s.write("Attributing, then measuring faithfulness (deletion), stability (a second seed) "
-                "and agreement with the other method. This takes seconds to a minute.")
+                "and agreement with the other method. This takes seconds to a minute; the server runs "
+                "one explanation at a time, so it may first wait for another user's.")
         try:
             expl = ui.explanation(*key, rec, model)
         except explain_mod.ExplainError as err:

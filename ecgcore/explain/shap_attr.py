@@ -4,7 +4,8 @@ The explained output is the calibrated probability of one class, sigmoid(logit /
 and LIME speak the same unit. The background is a fixed draw of training-fold records
 (folds 1-8, never fold 10): `background_signals(n, seed)`. Explainers are built on a deep
 copy of the network (models are shared between app sessions and DeepExplainer leaves hooks on
-the module it gets), cached per (network, class, background), and run under one lock (they
+the module it gets; one copy per network, shared by its classes), cached per (network, class,
+background), and run under one lock (they
 keep per-call state on their modules; GradientExplainer reseeds NumPy's global random state,
 which is restored).
 """
@@ -70,14 +71,26 @@ def background_values(view: str, n: int = BACKGROUND_SIZE, seed: int = 0) -> np.
     return _background_values(str(ptbxl_dir()), view, n, seed)
 
 
-@functools.lru_cache(maxsize=32)     # 3 nets x 5 classes x 2 backgrounds (maps + stability), ~10 MB each
+@functools.lru_cache(maxsize=8)
+def _net_copy(net: nn.Module) -> nn.Module:
+    """One deep copy of a shared model's net for all its explainers (DeepExplainer hooks it)."""
+    return copy.deepcopy(net).eval()
+
+
+@functools.lru_cache(maxsize=8)
+def _background_tensor(view: str, n: int, seed: int) -> torch.Tensor:
+    return torch.from_numpy(np.array(background_values(view, n, seed), np.float32))
+
+
+@functools.lru_cache(maxsize=32)     # 3 nets x 5 classes x 2 backgrounds (maps + stability)
 def _explainer(net: nn.Module, class_index: int, calibration: tuple[float, float], view: str, n: int,
                seed: int, kind: str):
-    """A cached shap explainer on a deep copy of `net` (DeepExplainer leaves hooks on it)."""
+    """A cached shap explainer on the shared deep copy of `net` and the shared background tensor
+    (one of each per net / background, not per class: explainers only run under the SHAP lock)."""
     import shap
 
-    model = ClassProbability(copy.deepcopy(net), class_index, *calibration).eval()
-    bg = torch.from_numpy(np.array(background_values(view, n, seed), np.float32))
+    model = ClassProbability(_net_copy(net), class_index, *calibration).eval()
+    bg = _background_tensor(view, n, seed)
     if kind == "deep":
         return shap.DeepExplainer(model, bg)
     return shap.GradientExplainer(model, bg)
