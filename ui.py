@@ -41,6 +41,15 @@ def optional(module: str):
         raise
 
 
+def require_module(module: str, what: str):
+    """The ecgcore module, or an error naming the missing part and a stop of the page."""
+    mod, missing = optional(module)
+    if mod is None:
+        st.error(f"{what} are unavailable in this build: the module {missing} is missing.")
+        st.stop()
+    return mod
+
+
 APP_FILE = Path(__file__).resolve().parent / "app.py"
 
 
@@ -231,6 +240,15 @@ def models() -> tuple[dict, dict[str, str]]:
 def show_model_errors(errors: dict[str, str]) -> None:
     for name, msg in errors.items():
         st.error(f"Model **{name}** is unavailable: {msg}")
+
+
+def require_models() -> dict:
+    """{name: model} that loaded, after an error per model that did not; stops the page if none did."""
+    loaded, errors = models()
+    show_model_errors(errors)
+    if not loaded:
+        st.stop()
+    return loaded
 
 
 # ---------------------------------------------------------------- computed results (cached on plain ids)

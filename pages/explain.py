@@ -12,14 +12,8 @@ st.title("Explain")
 rec = ui.require_record()
 if rec is None:
     st.stop()
-explain_mod, missing = ui.optional("ecgcore.explain")
-if explain_mod is None:
-    st.error(f"Explanations are unavailable in this build: the module {missing} is missing.")
-    st.stop()
-loaded, errors = ui.models()
-ui.show_model_errors(errors)
-if not loaded:
-    st.stop()
+explain_mod = ui.require_module("ecgcore.explain", "Explanations")
+loaded = ui.require_models()
 
 c = st.columns([1.3, 1, 1.6, 1])
 name = c[0].selectbox("Model", list(loaded), key="expl_model")
@@ -84,49 +78,50 @@ st.caption(f"Segments: {expl.segment_desc}. Red: evidence for {expl.class_name};
 top = ", ".join(f"{n} ({v:+.3g})" for n, v in expl.top(5))
 st.markdown(f"Most positive segments: {top}")
 
-st.markdown("##### On the signal")
-left, right = st.columns([4, 1])
-band, why = explain_mod.saliency_on_view(expl, "signal")
-with left:
-    if band is None:
-        st.info(why)
-    else:
-        st.plotly_chart(plots.ecg_grid_figure(expl.signal, MODEL_FS, layout="12x1", saliency=band,
-                                              spacing=2.5, width_px=780,
-                                              title=f"{rec.title}   model input, 100 Hz   25 mm/s   10 mm/mV"),
-                        key="expl_signal", config={"displaylogo": False})
-with right:
-    trust_panel(why, full=True)
-    st.plotly_chart(plots.deletion_figure(t["fraction"], t["salient"], t["random"]), key="expl_deletion",
-                    config={"displaylogo": False})
+CFG = {"config": {"displaylogo": False}}
 
-st.markdown("##### On the spectrum")
-left, right = st.columns([4, 1])
-sal, why = explain_mod.saliency_on_view(expl, "spectrum")
-with left:
-    if sal is None:
-        st.info(why)
-    else:
-        spec = ui.view_of(ui.current_key(), "spectrum", rec)
-        st.plotly_chart(plots.spectrum_figure(spec.values[0], spec.axes["frequency"], ["II", "V1", "V5"],
-                                              saliency=sal), key="expl_spectrum", config={"displaylogo": False})
-with right:
-    trust_panel(why, full=False)
 
-st.markdown("##### On the scalogram")
-left, right = st.columns([4, 1])
-sal, why = explain_mod.saliency_on_view(expl, "scalogram")
-with left:
-    if sal is None:
-        st.info(why)
-    else:
-        lead = st.columns([1, 2])[0].selectbox("Lead", list(LEADS), index=1, key="expl_lead")
-        k = LEADS.index(lead)
-        scalo = ui.view_of(ui.current_key(), "scalogram", rec)
-        st.plotly_chart(plots.scalogram_figure(scalo.values[0, k], scalo.axes["frequency"], scalo.axes["time"],
-                                               expl.signal[:, k], MODEL_FS, lead, saliency=sal[k]),
-                        key="expl_scalogram", config={"displaylogo": False})
-with right:
-    trust_panel(why, full=False)
+def view_section(title: str, view: str, draw, full: bool) -> None:
+    """The map on one view (or why it has none) and the trust measures beside it."""
+    st.markdown(f"##### {title}")
+    left, right = st.columns([4, 1])
+    sal, why = explain_mod.saliency_on_view(expl, view)
+    with left:
+        if sal is None:
+            st.info(why)
+        else:
+            draw(sal)
+    with right:
+        trust_panel(why, full=full)
+        if full:
+            st.plotly_chart(plots.deletion_figure(t["fraction"], t["salient"], t["random"]),
+                            key="expl_deletion", **CFG)
+
+
+def draw_signal(band) -> None:
+    st.plotly_chart(plots.ecg_grid_figure(expl.signal, MODEL_FS, layout="12x1", saliency=band, spacing=2.5,
+                                          width_px=780,
+                                          title=f"{rec.title}   model input, 100 Hz   25 mm/s   10 mm/mV"),
+                    key="expl_signal", **CFG)
+
+
+def draw_spectrum(sal) -> None:
+    spec = ui.view_of(ui.current_key(), "spectrum", rec)
+    st.plotly_chart(plots.spectrum_figure(spec.values[0], spec.axes["frequency"], ["II", "V1", "V5"],
+                                          saliency=sal), key="expl_spectrum", **CFG)
+
+
+def draw_scalogram(sal) -> None:
+    lead = st.columns([1, 2])[0].selectbox("Lead", list(LEADS), index=1, key="expl_lead")
+    k = LEADS.index(lead)
+    scalo = ui.view_of(ui.current_key(), "scalogram", rec)
+    st.plotly_chart(plots.scalogram_figure(scalo.values[0, k], scalo.axes["frequency"], scalo.axes["time"],
+                                           expl.signal[:, k], MODEL_FS, lead, saliency=sal[k]),
+                    key="expl_scalogram", **CFG)
+
+
+view_section("On the signal", "signal", draw_signal, full=True)
+view_section("On the spectrum", "spectrum", draw_spectrum, full=False)
+view_section("On the scalogram", "scalogram", draw_scalogram, full=False)
 for note in t.get("notes", []):
     st.caption(f"• {note}")

@@ -4,15 +4,11 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from ecgcore import tables
-from ecgcore import plots
+from ecgcore import plots, tables
 
 ui.ensure_frame()
 st.title("Model cards")
-cards_mod, missing = ui.optional("ecgcore.cards")
-if cards_mod is None:
-    st.error(f"Model cards are unavailable in this build: the module {missing} is missing.")
-    st.stop()
+cards_mod = ui.require_module("ecgcore.cards", "Model cards")
 
 cards, absent = {}, {}
 for name in ui.MODEL_ORDER:

@@ -11,14 +11,8 @@ st.title("Predictions")
 rec = ui.require_record()
 if rec is None:
     st.stop()
-predict, missing = ui.optional("ecgcore.predict")
-if predict is None:
-    st.error(f"Predictions are unavailable in this build: the module {missing} is missing.")
-    st.stop()
-loaded, errors = ui.models()
-ui.show_model_errors(errors)
-if not loaded:
-    st.stop()
+ui.require_module("ecgcore.predict", "Predictions")
+loaded = ui.require_models()
 
 a = ui.assessment(ui.current_key(), ui.weights_dir(), tuple(loaded), rec, loaded)
 st.subheader(rec.title)

@@ -12,10 +12,7 @@ from ecgcore.record import model_input_notes
 
 ui.ensure_frame()
 st.title("Upload an ECG")
-readers, missing = ui.optional("ecgcore.readers")
-if readers is None:
-    st.error(f"Uploads are unavailable in this build: the module {missing} is missing.")
-    st.stop()
+readers = ui.require_module("ecgcore.readers", "Uploads")
 
 st.markdown(
     "Formats: a **WFDB pair** (`.hea` + `.dat`, select both files), a **CSV** (one column per lead, "

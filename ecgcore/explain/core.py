@@ -166,10 +166,10 @@ def warm_up(model) -> float:
         return 0.0
     t0 = time.perf_counter()
     n = SHAP_BACKGROUND[target.view]
-    for k in reversed(range(len(CLASSES))):           # ends with class 0, the one that is run
-        calibration = (float(target.slope[k]), float(target.intercept[k]))
-        explainer_for(target.net, k, calibration, target.view, n, 0)
-    shap_attributions(target.net, background_values(target.view, n, 0)[0], target.view, 0, calibration, n, 0)
+    calibration = [(float(target.slope[k]), float(target.intercept[k])) for k in range(len(CLASSES))]
+    for k, calib in enumerate(calibration):
+        explainer_for(target.net, k, calib, target.view, n, 0)
+    shap_attributions(target.net, background_values(target.view, n, 0)[0], target.view, 0, calibration[0], n, 0)
     return time.perf_counter() - t0
 
 
