@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 TARGETS_MS = {"index load (cold)": 2000, "load_record 100 Hz": 5, "scalogram 12 leads (1 record)": 25,
-              "assess: 3 models + fusion + quality (1 record)": 100}
+              "assess: 3 models + fusion + quality (1 record)": 100,
+              **{f"{name}: predict_proba 1 record": 15 for name in ("signal", "spectrum", "scalogram")}}
 
 
 def median_ms(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float:
