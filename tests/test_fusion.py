@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pytest
 
-from ecgcore.calibration import sigmoid
 from ecgcore.fusion import UNCERTAINTY_SCORES, fit_stack, uncertainty_score
 from ecgcore.registry import WEIGHTS_DIR
 

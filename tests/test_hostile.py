@@ -22,7 +22,6 @@ from hypothesis.extra import numpy as hnp
 
 from ecgcore import fuzz
 from ecgcore.checks import MAX_UPLOAD_MB
-from ecgcore.readers import UploadError, read_upload
 
 CASES = int(os.environ.get("HOSTILE_CASES", "5000"))
 SHARES = {"mutations": 0.6, "bytes": 0.1, "header": 0.1, "csv": 0.1, "npy": 0.1}
@@ -178,7 +177,7 @@ def test_fuzz_driver_summary_and_timeout(monkeypatch):
     assert summary["error"] == summary["hang"] == 0, summary["failures"]
     assert summary["valid"] + summary["refused"] == 30 and 0 < summary["max_case_s"][0] < 20.0
     assert summary["over_memory"] == 0 and sum(summary["kinds"].values()) == summary["refused"]
-    monkeypatch.setattr(fuzz, "read_upload", lambda files, fs: time.sleep(5))
+    monkeypatch.setattr(fuzz.run, "read_upload", lambda files, fs: time.sleep(5))
     t0 = time.perf_counter()
     summary = fuzz.fuzz(2, seed=3, timeout=0.3, trace_every=0, seeds=SEEDS, progress=False)
     assert summary["hang"] == 2 and time.perf_counter() - t0 < 10.0

@@ -1,0 +1,4 @@
+"""python -m ecgcore.fuzz"""
+from .run import main
+
+raise SystemExit(main())
