@@ -137,17 +137,27 @@ class EcgModel:
         """The model's own input view of (N, 1000, 12) mV signals."""
         return compute_view(self.view_name, _check(signals), MODEL_FS)
 
-    def logits_from_view(self, values: np.ndarray, batch: int = 128) -> np.ndarray:
-        """Uncalibrated logits (N, 5) from view values (N, 12, ...). Scalogram batches go in as
-        channels-last (1.2-1.5x faster 2D convolutions on this CPU; logits equal to ~1e-6)."""
+    def _batched(self, values: np.ndarray, fn, batch: int = 128) -> list[np.ndarray]:
+        """fn (the net or its embed) over view values (N, 12, ...) in batches. Scalogram batches
+        go in as channels-last (1.2-1.5x faster 2D convolutions on this CPU; logits equal to ~1e-6)."""
         out = []
         with torch.inference_mode():
             for i in range(0, len(values), batch):
                 x = torch.from_numpy(np.ascontiguousarray(values[i:i + batch]))
                 if x.dim() == 4:
                     x = x.contiguous(memory_format=torch.channels_last)
-                out.append(self.net(x).numpy())
+                out.append(fn(x).numpy())
+        return out
+
+    def logits_from_view(self, values: np.ndarray, batch: int = 128) -> np.ndarray:
+        """Uncalibrated logits (N, 5) from view values (N, 12, ...)."""
+        out = self._batched(values, self.net, batch)
         return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
+
+    def embeddings(self, signals: np.ndarray) -> np.ndarray:
+        """The network's pooled features before its classification head: (N, net.embed_dim)."""
+        out = self._batched(self.view(signals).values, self.net.embed)
+        return np.concatenate(out) if out else np.zeros((0, self.net.embed_dim), np.float32)
 
     def logits(self, signals: np.ndarray) -> np.ndarray:
         return self.logits_from_view(self.view(signals).values)

@@ -73,3 +73,18 @@ def test_bad_input_shape_is_refused(name):
         model.predict_proba(np.zeros((1, 500, 12), np.float32))
     with pytest.raises(ValueError, match="NaN"):
         model.predict_proba(np.full((1, 1000, 12), np.nan, np.float32))
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_embeddings_feed_the_head(name):
+    """EcgModel.embeddings (used by the joint-fusion comparison) are the features the head reads."""
+    model = load_model(name)
+    x = np.random.default_rng(0).normal(0, 0.3, (3, 1000, 12)).astype(np.float32)
+    e = model.embeddings(x)
+    assert e.shape == (3, model.net.embed_dim) and np.isfinite(e).all()
+    net = model.net
+    heads = [m.head for m in net.members] if hasattr(net, "members") else [net.head]
+    dims = np.cumsum([0] + [m.embed_dim for m in getattr(net, "members", [net])])
+    with torch.no_grad():
+        z = np.mean([h(torch.from_numpy(e[:, a:b])).numpy() for h, a, b in zip(heads, dims[:-1], dims[1:])], 0)
+    assert np.allclose(z, model.logits(x), atol=1e-4)
