@@ -137,6 +137,14 @@ def ece(y: np.ndarray, proba: np.ndarray, bins: int = 10) -> float:
     return float(np.mean([reliability(y[:, k], proba[:, k], bins)["ece"] for k in range(y.shape[1])]))
 
 
+def ece_chance(proba: np.ndarray, n: int = 1000, seed: int = 0) -> dict:
+    """Macro ECE that a perfectly calibrated model with these probabilities (N, 5) would show on N
+    records from sampling noise alone: labels drawn as Bernoulli(proba). {'mean', 'p95', 'simulations'}."""
+    rng = np.random.default_rng(seed)
+    stats = [ece((rng.random(proba.shape) < proba).astype(np.float64), proba) for _ in range(n)]
+    return {"mean": float(np.mean(stats)), "p95": float(np.percentile(stats, 95)), "simulations": n}
+
+
 def reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict:
     """Reliability diagram data for one class: per bin mean predicted, observed rate, count; ECE."""
     edges = np.linspace(0, 1, bins + 1)

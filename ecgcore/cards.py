@@ -49,7 +49,7 @@ def card_markdown(card: dict) -> str:
              f"({boot_text(t)}).",
              f"- Fold-9 (validation, used for selection) macro ROC-AUC: {_ci(v)} on {v['n_records']} records.",
              f"- Macro ECE on fold 10: {t['ece_before']:.3f} before calibration, {t['ece_after']:.3f} after.",
-             ""]
+             *ece_chance_line(t), ""]
     if "fusion_verdict" in card:
         lines += [f"- {card['fusion_verdict']}.", ""]
     lines += ["## Per class, fold 10", "",
@@ -72,6 +72,10 @@ def card_markdown(card: dict) -> str:
         if sel:
             lines += [f"Chosen by: {sel['rule']}; mean gain per candidate: "
                       + ", ".join(f"{k} {v:+.4f}" for k, v in sel["table"].items()) + "."]
+        g = card["risk_coverage_fold10"].get("gain_at_90")
+        if g:
+            lines += [f"Macro AUC at 90% coverage minus full coverage: {g['gain']:+.3f} (95% CI {g['ci95'][0]:+.3f} "
+                      f"to {g['ci95'][1]:+.3f}, {g['bootstrap_resamples']} bootstrap resamples of records)."]
         lines += ["", "| coverage | records | macro AUC |", "|---|---|---|"]
         for row in card["risk_coverage_fold10"]["curve"]:
             lines.append(f"| {row['coverage']:.2f} | {row['n_records']} | {row['macro_auc']:.3f} |")
@@ -105,6 +109,17 @@ def card_markdown(card: dict) -> str:
               f"`{card['evaluation_command']}` from `{card['weights_file']}` (sha256 {card['weights_sha256'][:16]}...).",
               "", "PTB-XL: Wagner et al., Scientific Data 7:154 (2020); PhysioNet doi:10.13026/kfzx-aw45 (CC BY 4.0).", ""]
     return "\n".join(lines)
+
+
+def ece_chance_line(t: dict) -> list[str]:
+    """What ECE sampling noise alone gives on this many records (context for the 0.05 target)."""
+    if "ece_chance" not in t:
+        return []
+    c = t["ece_chance"]
+    return [f"- For scale: a perfectly calibrated model giving these same probabilities would show a macro ECE "
+            f"of {c['mean']:.3f} on average (95th percentile {c['p95']:.3f}) on {t['n_records']} records, from "
+            "sampling noise alone (labels simulated from the probabilities). The 0.05 target is judged on the "
+            "measured ECE above, not on this."]
 
 
 def joint_section(card: dict) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .calibration import (bootstrap_auc, ece, macro_auc, per_class_auc, reliability, roc_points,
+from .calibration import (bootstrap_auc, ece, ece_chance, macro_auc, per_class_auc, reliability, roc_points,
                           sigmoid)
 from .cards import card_markdown
 from .dataset import load_split
@@ -64,6 +64,7 @@ def fold_metrics(y: np.ndarray, p_raw: np.ndarray, p_cal: np.ndarray, thr: np.nd
             "macro_auc": boot["macro_auc"], "macro_auc_ci95": boot["ci95"], "bootstrap_resamples": N_BOOT,
             "macro_f1": float(np.mean([c["f1"] for c in classes.values()])), "classes": classes,
             "ece_before": ece(y, p_raw), "ece_after": ece(y, p_cal),
+            "ece_chance": ece_chance(p_cal),
             "reliability_after": {c: reliability(y[:, k], p_cal[:, k]) for k, c in enumerate(CLASSES)},
             "reliability_before": {c: reliability(y[:, k], p_raw[:, k]) for k, c in enumerate(CLASSES)},
             "roc": {c: roc_points(y[:, k], p_cal[:, k]) for k, c in enumerate(CLASSES)}}
@@ -88,7 +89,21 @@ def risk_coverage(y: np.ndarray, probs: dict[str, np.ndarray], thr: np.ndarray,
         keep = order[: int(round(cov * len(y)))]
         rows.append({"coverage": float(cov), "n_records": int(len(keep)),
                      "macro_auc": macro_auc(y[keep], probs["fused"][keep])})
-    return {"score": f"{kind}: {UNCERTAINTY_SCORES[kind][0]} (chosen on fold 9)", "curve": rows}
+    return {"score": f"{kind}: {UNCERTAINTY_SCORES[kind][0]} (chosen on fold 9)", "curve": rows,
+            "gain_at_90": coverage_gain(y, probs["fused"], score, 0.9)}
+
+
+def coverage_gain(y: np.ndarray, p: np.ndarray, score: np.ndarray, coverage: float, n: int = N_BOOT,
+                  seed: int = 0) -> dict:
+    """Macro AUC at `coverage` minus at full coverage, with a 95% bootstrap interval (records
+    resampled, then the least certain 1 - coverage of the resample dropped). score (N,), higher = less certain."""
+    def gain(idx: np.ndarray) -> float:
+        keep = idx[np.argsort(score[idx], kind="stable")[: int(round(coverage * len(idx)))]]
+        return macro_auc(y[keep], p[keep]) - macro_auc(y[idx], p[idx])
+    rng = np.random.default_rng(seed)
+    stats = [gain(rng.integers(0, len(y), len(y))) for _ in range(n)]
+    return {"coverage": coverage, "gain": gain(np.arange(len(y))),
+            "ci95": [float(v) for v in np.nanpercentile(stats, [2.5, 97.5])], "bootstrap_resamples": n}
 
 
 def evaluate_model(name: str, data: str | None, splits: dict, weights_dir: Path = WEIGHTS_DIR) -> dict:

@@ -34,6 +34,10 @@ for col, (name, c) in zip(st.columns(len(cards)), cards.items()):
         st.markdown(f"95% CI **{lo:.3f}-{hi:.3f}**, {t['n_records']} records, "
                     f"{t['bootstrap_resamples']} resamples  \nfold 9 (selection): {v['macro_auc']:.3f}  \n"
                     f"ECE {t['ece_before']:.3f} → {t['ece_after']:.3f} after calibration")
+        if "ece_chance" in t:
+            st.caption(f"A perfectly calibrated model with these probabilities would show ECE "
+                       f"{t['ece_chance']['mean']:.3f} on {t['n_records']} records from chance alone "
+                       f"(95th percentile {t['ece_chance']['p95']:.3f}).")
         if "fusion_verdict" in c:
             st.caption(c["fusion_verdict"])
 
@@ -71,5 +75,10 @@ for col, (name, c) in zip(st.columns(len(cards)), cards.items()):
         elif "components" in c:
             st.markdown(f"Stacked on fold 9 ({c['fit']['n_records']} records) from "
                         f"{', '.join(c['components'])}.")
+            joint = c["fit"].get("joint_embedding_model")
+            if isinstance(joint, dict):
+                st.caption(f"Joint model over the networks' embeddings, cross-fitted on fold 9: macro AUC "
+                           f"{joint['joint_oof_macro_auc']:.3f} vs {joint['late_fusion_oof_macro_auc']:.3f} "
+                           f"for the late fusion. {joint['verdict']}.")
             st.code("python -m ecgcore.fusion fit", language="bash", wrap_lines=True)
 st.markdown(cards_mod.RETRAIN)

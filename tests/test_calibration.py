@@ -61,3 +61,14 @@ def test_bootstrap_ci_brackets_estimate():
     out = bootstrap_auc(y, p, n=200)
     lo, hi = out["ci95"]
     assert lo < out["macro_auc"] < hi and hi - lo < 0.15
+
+
+def test_ece_chance_is_the_noise_floor_of_a_calibrated_model():
+    from ecgcore.calibration import ece, ece_chance
+    rng = np.random.default_rng(0)
+    small, large = rng.beta(1, 3, (256, 5)), rng.beta(1, 3, (20000, 5))
+    floor_small, floor_large = ece_chance(small, n=200), ece_chance(large, n=20)
+    assert floor_large["mean"] < 0.015 < floor_small["mean"] < floor_small["p95"]
+    y = (rng.random(small.shape) < small).astype(float)          # labels from a calibrated model
+    assert ece(y, small) < floor_small["p95"] + 0.01
+    assert ece(y, np.clip(small + 0.2, 0, 1)) > floor_small["p95"]   # a biased model stands out
