@@ -69,7 +69,7 @@ for col, (name, c) in zip(st.columns(len(cards)), cards.items()):
             tr = c["train"]
             st.markdown(f"PTB-XL folds {tr['folds'][0]}-{tr['folds'][-1]}: {tr['n_train']:,} records; "
                         f"chosen on fold {tr['val_fold']} ({tr['n_val']}), epoch {tr['best_epoch']} of "
-                        f"{tr['epochs']}; {tr['seconds'] / 60:.1f} min on {tr['threads']} CPU threads.  \n"
+                        f"{tr['epochs']}; {tr['seconds'] / 60:.1f} min on {tr['threads']} CPU thread{'' if tr['threads'] == 1 else 's'}.  \n"
                         "Positives: " + ", ".join(f"{k} {n}" for k, n in tr["train_positives"].items()))
             st.code(tr["command"], language="bash", wrap_lines=True)
         elif "components" in c:
