@@ -60,7 +60,8 @@ def fold_note(fold: int | None) -> str | None:
         return f"fold {fold}: the models were TRAINED on this record; its predictions flatter them"
     if fold == VAL_FOLD:
         return f"fold {fold}: used to select models, calibrate and set thresholds (not a clean test)"
-    return f"fold {fold}: held-out test fold, never used for training or tuning"
+    return (f"fold {fold}: held-out test fold, never trained on and no setting was chosen on it; it has "
+            "been evaluated more than once, so it is no longer strictly unseen (see Model cards)")
 
 
 def agreement_table(outputs: dict[str, ModelOutput]) -> pd.DataFrame:

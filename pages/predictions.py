@@ -33,8 +33,10 @@ if "fused" in a.outputs:
         st.caption(f"The fused model's card is missing ({err}).")
     else:
         rc = {row["coverage"]: row["macro_auc"] for row in fused_card["risk_coverage_fold10"]["curve"]}
+        gain = fused_card["risk_coverage_fold10"].get("gain_at_90")
+        ci = f" (95% CI {gain['ci95'][0]:+.3f} to {gain['ci95'][1]:+.3f})" if gain else ""
         st.caption(f"On the test fold: {fused_card['fusion_verdict']}. Abstaining on the least certain 10% "
-                   f"moves the fused macro AUC from {rc[1.0]:.3f} to {rc[0.9]:.3f}, so 'confident' is not "
+                   f"moves the fused macro AUC from {rc[1.0]:.3f} to {rc[0.9]:.3f}{ci}, so 'confident' is not "
                    "evidence that the answer is right.")
 if a.in_training_folds:
     st.warning(f"This record is in fold {a.fold}, which the models were trained or tuned on: its "
