@@ -48,6 +48,26 @@ def load_split(split: str, data: str | None = None, progress: bool = True) -> di
     return {"ids": ids, "x": x, "y": y}
 
 
+def aux_labels(ids: np.ndarray, data: str | None = None) -> tuple[list[str], np.ndarray]:
+    """PTB-XL's 23 diagnostic subclasses as training-only auxiliary targets: (names, (N, 23) float32).
+
+    A subclass is on when any of its diagnostic codes is listed in the record's scp_codes, whatever
+    the likelihood (the rule used for the superclasses).
+    """
+    import pandas as pd
+    index = load_index(data)
+    statements = pd.read_csv(Path(index.attrs["root"]) / "scp_statements.csv", index_col=0)
+    sub = statements.loc[statements["diagnostic"] == 1, "diagnostic_subclass"].dropna()
+    names = sorted(set(sub))
+    col = {n: i for i, n in enumerate(names)}
+    y = np.zeros((len(ids), len(names)), np.float32)
+    for i, ecg_id in enumerate(ids):
+        for code in index.at[int(ecg_id), "scp_codes"]:
+            if code in sub.index:
+                y[i, col[sub[code]]] = 1.0
+    return names, y
+
+
 def view_cache(view: str, split: str, arrays: dict, batch: int = 64, progress: bool = True) -> np.ndarray:
     """Precomputed view values for a split, float16 on disk (used for the scalogram)."""
     path = CACHE_DIR / f"{view}_{split}_{_key(str(arrays['x'].shape), arrays['ids'], view)}.npy"

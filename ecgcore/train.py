@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from . import nets
 from .calibration import apply_calibration, choose_calibration, choose_thresholds, macro_auc, sigmoid
-from .dataset import load_split, view_cache
+from .dataset import aux_labels, load_split, view_cache
 from .ptbxl import TRAIN_FOLDS, VAL_FOLD
 from .record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
 from .registry import FORMAT, REGISTRY, WEIGHTS_DIR, ModelSpec, build_net, load_checkpoint, write_sums
@@ -90,6 +90,29 @@ class Batches:
         return compute_view(self.spec.view, x).values
 
 
+class AuxHeads(nn.Module):
+    """Training-only linear heads, one per network (ensemble member), from pooled features to
+    auxiliary targets. Not part of the shipped network."""
+
+    def __init__(self, net: nn.Module, n_aux: int):
+        super().__init__()
+        self.heads = nn.ModuleList([nn.Linear(m.embed_dim, n_aux) for m in members(net)])
+
+    def loss(self, net: nn.Module, x: torch.Tensor, y: torch.Tensor, y_aux: torch.Tensor,
+             weight: float) -> torch.Tensor:
+        """Mean over members of BCE(main) + weight * BCE(auxiliary)."""
+        bce = nn.functional.binary_cross_entropy_with_logits
+        out = []
+        for m, head in zip(members(net), self.heads):
+            e = m.embed(x)
+            out.append(bce(m.head(e), y) + weight * bce(head(e), y_aux))
+        return torch.stack(out).mean()
+
+
+def members(net: nn.Module) -> list[nn.Module]:
+    return list(net.members) if isinstance(net, nets.Ensemble) else [net]
+
+
 def fit_input_scale(net: nn.Module, batches: Batches, n: int) -> None:
     """Set the net's per-lead input mean/std from training-fold view values."""
     values = torch.from_numpy(batches.get(np.arange(min(n, 512)), None))
@@ -119,9 +142,12 @@ def git_commit() -> str:
 
 
 def train(name: str, data: str | None, epochs: int | None = None, resume: bool = False,
-          seed: int = 0, out_dir: Path = WEIGHTS_DIR, threads: int | None = None) -> Path:
+          seed: int = 0, out_dir: Path = WEIGHTS_DIR, threads: int | None = None,
+          aux_weight: float | None = None) -> Path:
     spec = REGISTRY[name]
     hp = dict(spec.train, epochs=epochs or spec.train["epochs"])
+    if aux_weight is not None:
+        hp["aux_weight"] = aux_weight
     torch.manual_seed(seed)
     if threads:
         torch.set_num_threads(threads)
@@ -130,7 +156,13 @@ def train(name: str, data: str | None, epochs: int | None = None, resume: bool =
     net = nets.NETS[spec.net](n_classes=len(CLASSES), **spec.net_kwargs)
     fit_input_scale(net, btr, len(tr["x"]))
     ema = copy.deepcopy(net)
-    opt = torch.optim.AdamW(net.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+    aux = None
+    if hp.get("aux_weight", 0) > 0:     # training-only subclass heads (docs/selection_log.md)
+        names, tr["y_aux"] = aux_labels(tr["ids"], data)
+        hp["aux_labels"] = f"{len(names)} PTB-XL diagnostic subclasses"
+        aux = AuxHeads(net, len(names))
+    params = list(net.parameters()) + (list(aux.parameters()) if aux is not None else [])
+    opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"])
     steps = hp["epochs"] * int(np.ceil(len(tr["x"]) / hp["batch"]))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=hp["lr"], total_steps=steps, pct_start=0.2)
     state = {"epoch": 0, "best_auc": -1.0, "best_state": None, "history": [], "seconds": 0.0}
@@ -139,6 +171,8 @@ def train(name: str, data: str | None, epochs: int | None = None, resume: bool =
     if resume and (run_dir / "last.pt").is_file():
         ck = torch.load(run_dir / "last.pt", weights_only=False)
         net.load_state_dict(ck["net"]), ema.load_state_dict(ck["ema"])
+        if aux is not None:
+            aux.load_state_dict(ck["aux"])
         opt.load_state_dict(ck["opt"]), sched.load_state_dict(ck["sched"])
         state = ck["state"]
         print(f"resuming {name} after epoch {state['epoch']}", file=sys.stderr)
@@ -157,7 +191,9 @@ def train(name: str, data: str | None, epochs: int | None = None, resume: bool =
                 continue
             xb = torch.from_numpy(btr.get(idx, rng))
             yb = torch.from_numpy(tr["y"][idx])
-            if isinstance(net, nets.Ensemble):   # each member learns on its own loss
+            if aux is not None:
+                loss = aux.loss(net, xb, yb, torch.from_numpy(tr["y_aux"][idx]), hp["aux_weight"])
+            elif isinstance(net, nets.Ensemble):   # each member learns on its own loss
                 loss = torch.stack([loss_fn(z, yb) for z in net.member_logits(xb)]).mean()
             else:
                 loss = loss_fn(net(xb), yb)
@@ -179,7 +215,8 @@ def train(name: str, data: str | None, epochs: int | None = None, resume: bool =
         state["seconds"] += time.time() - t0
         bar.set_postfix(loss=f"{np.mean(losses):.4f}", val_auc=f"{auc:.4f}", best=f"{state['best_auc']:.4f}")
         torch.save({"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                    "sched": sched.state_dict(), "state": state}, run_dir / "last.pt")
+                    "sched": sched.state_dict(), "state": state,
+                    "aux": aux.state_dict() if aux is not None else None}, run_dir / "last.pt")
     return write_weights(spec, hp, state, bva, va, tr, seed, data, out_dir)
 
 
@@ -202,7 +239,9 @@ def write_weights(spec: ModelSpec, hp: dict, state: dict, bva: Batches, va: dict
                   "epochs": hp["epochs"], "best_epoch": state["best_epoch"], "val_auc": state["best_auc"],
                   "hyperparameters": hp, "seed": seed, "seconds": round(state["seconds"], 1),
                   "threads": torch.get_num_threads(), "git_commit": git_commit(),
-                  "command": f"python -m ecgcore.train {spec.name} --data {data or '$PTBXL_DIR'}",
+                  "command": f"python -m ecgcore.train {spec.name} --data {data or '$PTBXL_DIR'}"
+                             + (f" --aux-weight {hp['aux_weight']}"
+                                if hp.get("aux_weight", 0) != spec.train.get("aux_weight", 0) else ""),
                   "history": state["history"]},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -259,13 +298,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR,
                         help="weights folder (default weights/); checkpoints go to OUT/runs/ when set")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    parser.add_argument("--aux-weight", type=float, default=None,
+                        help="weight of the training-only subclass loss (default: the registry's, usually 0)")
     parser.add_argument("--recalibrate", action="store_true",
                         help="only refit calibration + thresholds of the existing OUT/NAME.pt on fold 9")
     args = parser.parse_args(argv)
     if args.recalibrate:
         recalibrate(args.name, args.data, args.out)
         return 0
-    train(args.name, args.data, args.epochs, args.resume, args.seed, args.out, args.threads)
+    train(args.name, args.data, args.epochs, args.resume, args.seed, args.out, args.threads, args.aux_weight)
     return 0
 
 

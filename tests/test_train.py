@@ -1,0 +1,64 @@
+"""Training pieces: auxiliary subclass labels, the auxiliary loss, augmentation, and one real epoch."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ecgcore import nets
+from ecgcore.record import CLASSES
+from ecgcore.train import AuxHeads, augment_signal, members
+
+SUPER_OF = {"IMI": "MI", "AMI": "MI", "LMI": "MI", "PMI": "MI", "CLBBB": "CD", "CRBBB": "CD", "LVH": "HYP",
+            "NORM": "NORM", "STTC": "STTC", "NST_": "STTC", "ISC_": "STTC"}
+
+
+def test_aux_labels_refine_the_superclasses(ptbxl_dir, index):
+    from ecgcore.dataset import aux_labels
+    from ecgcore.ptbxl import split_ids
+    ids = split_ids(index, 9)
+    names, y_aux = aux_labels(ids, str(ptbxl_dir))
+    assert len(names) == 23 and y_aux.shape == (len(ids), 23) and set(np.unique(y_aux)) <= {0.0, 1.0}
+    y = index.loc[ids, list(CLASSES)].to_numpy()
+    for sub, sup in SUPER_OF.items():              # a subclass implies its superclass
+        on = y_aux[:, names.index(sub)] == 1
+        assert y[on, CLASSES.index(sup)].all(), sub
+    assert (y_aux.sum(1) > 0).all()                 # every record in the split has a subclass
+
+
+@pytest.mark.parametrize("net_name, kwargs, shape", [
+    ("SignalResNet", {"width": 8, "depth": 2}, (4, 12, 1000)),
+    ("Ensemble", {"member": "SpectrumTransformer", "k": 2, "member_kwargs": {"d_model": 16}}, (4, 12, 451)),
+])
+def test_aux_loss_adds_to_the_main_loss(net_name, kwargs, shape):
+    torch.manual_seed(0)
+    net = nets.NETS[net_name](n_classes=5, **kwargs).eval()
+    heads = AuxHeads(net, 23)
+    assert len(heads.heads) == len(members(net))
+    x, y = torch.rand(shape), (torch.rand(4, 5) > 0.5).float()      # magnitudes: non-negative
+    y_aux = (torch.rand(4, 23) > 0.5).float()
+    main = torch.stack([torch.nn.functional.binary_cross_entropy_with_logits(m(x), y) for m in members(net)]).mean()
+    assert torch.allclose(heads.loss(net, x, y, y_aux, 0.0), main, atol=1e-6)
+    assert heads.loss(net, x, y, y_aux, 0.5) > main
+    assert "heads" not in "".join(net.state_dict())            # the shipped net carries no aux head
+
+
+def test_augment_signal_keeps_shape_and_scale():
+    rng = np.random.default_rng(0)
+    x = np.sin(np.linspace(0, 60, 1000))[None, :, None].repeat(12, 2).repeat(8, 0).astype(np.float32)
+    out = augment_signal(x, rng)
+    assert out.shape == x.shape and out.dtype == np.float32 and np.isfinite(out).all()
+    assert 0.5 < out.std() / x.std() < 2.0
+
+
+def test_one_epoch_writes_a_loadable_self_describing_file(ptbxl_dir, tmp_path):
+    from ecgcore.registry import load_model
+    from ecgcore.train import train
+    path = train("spectrum", str(ptbxl_dir), epochs=1, out_dir=tmp_path, aux_weight=0.5)
+    model = load_model("spectrum", tmp_path)                    # through the SHA256SUMS check
+    tr = model.ckpt["train"]
+    assert path == tmp_path / "spectrum.pt" and (tmp_path / "runs" / "spectrum" / "last.pt").is_file()
+    assert tr["hyperparameters"]["aux_weight"] == 0.5 and "--aux-weight 0.5" in tr["command"]
+    assert tr["n_train"] > 1000 and 0.5 < tr["val_auc"] <= 1.0
+    p = model.predict_proba(np.zeros((2, 1000, 12), np.float32))
+    assert p.shape == (2, 5) and np.isfinite(p).all()
