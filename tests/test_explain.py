@@ -343,6 +343,11 @@ def test_partial_evaluation_replaces_only_the_named_models_rows():
     assert "| signal | lime | 50 | 0.9 |" in out and "| scalogram | lime | 50 | 0.8 |" in out
     assert "0.7 |" not in out and "| scalogram/lime | 2.00 |" in out and "| total | 3.00 |" in out
     assert merge_rows(out, new, ["scalogram"], "Partial re-run (scalogram)").count("Partial") == 1
+    cold_old = old.replace("| total |", "| cold scalogram/shap | 9.00 |\n| total |")
+    cold_new = new + "| cold scalogram/shap | 0.50 |\n"
+    out = merge_rows(cold_old, cold_new, ["scalogram"], "Partial re-run (scalogram)")
+    assert "| cold scalogram/shap | 0.50 |" in out and "9.00" not in out      # cold rows are replaced too
+    assert "| total | 3.00 |" in out                                          # and never summed
 
 
 def test_warm_up_builds_every_class_explainer_once(signal):

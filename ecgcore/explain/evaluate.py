@@ -119,7 +119,8 @@ def _row_key(line: str) -> str | None:
 
 
 def _model_of(key: str) -> str:
-    return key.split("|")[0].split("/")[0]
+    """'scalogram|lime', 'scalogram/shap+trust' and 'cold scalogram/shap' -> 'scalogram'."""
+    return key.split("|")[0].removeprefix("cold ").split("/")[0]
 
 
 def merge_rows(old: str, new: str, names: list[str], note: str) -> str:
@@ -138,7 +139,7 @@ def merge_rows(old: str, new: str, names: list[str], note: str) -> str:
     if missing:
         out.extend(["", "Rows new in the partial run:", ""] + missing)
     steps = {k: float(ln.split("|")[2]) for ln in out if (k := _row_key(ln)) and "|" not in k
-             and "/" in k}
+             and "/" in k and not k.startswith("cold ")}        # totals: warm maps only, as bench_explain
     totals = {"total": sum(v for k, v in steps.items() if not k.endswith("+trust")),
               "total_with_trust": sum(v for k, v in steps.items() if k.endswith("+trust"))}
     out = [f"| {_row_key(ln)} | {totals[_row_key(ln)]:.2f} |" if _row_key(ln) in totals else ln for ln in out]
