@@ -22,11 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import (LEADS_TEXT, MAX_UPLOAD_MB, WFDB_FORMATS, WFDB_INVALID, UploadError,
-                     check_duration, check_name, check_rate, check_signal, check_size,
-                     check_text, check_wfdb_signals, dat_bytes, lead_order, listing,
-                     parse_header, show)
+from .checks import (LEADS_TEXT, MAX_UPLOAD_MB, UploadError, check_duration, check_name, check_rate,
+                     check_signal, check_size, check_text, lead_order, listing, show)
 from .record import LEADS, Record
+from .wfdb_header import WFDB_FORMATS, WFDB_INVALID, check_wfdb_signals, dat_bytes, parse_header
 
 __all__ = ["UploadError", "MAX_UPLOAD_MB", "read_upload"]
 
