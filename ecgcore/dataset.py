@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .ptbxl import TEST_FOLD, TRAIN_FOLDS, VAL_FOLD, load_index, load_record, split_ids
+from .ptbxl import (TEST_FOLD, TRAIN_FOLDS, VAL_FOLD, labels_from_codes, load_index, load_record,
+                    split_ids, subclass_map)
 from .record import CLASSES, model_input
 from .views import compute_view
 
@@ -56,15 +57,11 @@ def aux_labels(ids: np.ndarray, data: str | None = None) -> tuple[list[str], np.
     """
     import pandas as pd
     index = load_index(data)
-    statements = pd.read_csv(Path(index.attrs["root"]) / "scp_statements.csv", index_col=0)
-    sub = statements.loc[statements["diagnostic"] == 1, "diagnostic_subclass"].dropna()
-    names = sorted(set(sub))
-    col = {n: i for i, n in enumerate(names)}
+    mapping = subclass_map(pd.read_csv(Path(index.attrs["root"]) / "scp_statements.csv", index_col=0))
+    names = sorted(set(mapping.values()))
     y = np.zeros((len(ids), len(names)), np.float32)
     for i, ecg_id in enumerate(ids):
-        for code in index.at[int(ecg_id), "scp_codes"]:
-            if code in sub.index:
-                y[i, col[sub[code]]] = 1.0
+        y[i] = labels_from_codes(index.at[int(ecg_id), "scp_codes"], mapping, names)
     return names, y
 
 

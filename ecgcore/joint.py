@@ -19,25 +19,11 @@ import argparse
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import KFold
 
 from .calibration import macro_auc
 
 C_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
-
-
-def _pick_c(e: np.ndarray, y: np.ndarray, seed: int) -> float:
-    """The C of C_GRID with the best inner 5-fold AUC for one class. e (n, D) standardised, y (n,)."""
-    best_c, best = C_GRID[0], -1.0
-    for c in C_GRID:
-        scores = []
-        for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(e, y):
-            lr = LogisticRegression(C=c, max_iter=2000).fit(e[tr], y[tr])
-            scores.append(roc_auc_score(y[te], lr.decision_function(e[te])))
-        if np.mean(scores) > best:
-            best_c, best = c, float(np.mean(scores))
-    return best_c
 
 
 def fit_joint(e: np.ndarray, y: np.ndarray, seed: int = 0) -> dict:
@@ -46,8 +32,9 @@ def fit_joint(e: np.ndarray, y: np.ndarray, seed: int = 0) -> dict:
     mean, std = e.mean(0), e.std(0) + 1e-6
     z = (e - mean) / std
     weight, bias, cs = np.zeros((y.shape[1], e.shape[1])), np.zeros(y.shape[1]), []
+    from .fusion import pick_c        # not at import time: fusion imports this module
     for k in range(y.shape[1]):
-        c = _pick_c(z, y[:, k], seed)
+        c, _ = pick_c(z, y[:, k], C_GRID, seed, max_iter=2000)
         lr = LogisticRegression(C=c, max_iter=2000).fit(z, y[:, k])
         weight[k], bias[k] = lr.coef_[0], lr.intercept_[0]
         cs.append(c)

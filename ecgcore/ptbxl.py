@@ -46,10 +46,17 @@ def superclass_map(statements: pd.DataFrame) -> dict[str, str]:
     return {code: cls for code, cls in diag["diagnostic_class"].items() if cls in CLASSES}
 
 
-def labels_from_codes(scp_codes: dict[str, float], mapping: dict[str, str]) -> np.ndarray:
-    """(5,) bool: a class is on if any of its diagnostic codes is listed, whatever the likelihood."""
+def subclass_map(statements: pd.DataFrame) -> dict[str, str]:
+    """SCP code -> diagnostic subclass (23 of them), for statements with diagnostic == 1."""
+    diag = statements[statements["diagnostic"] == 1]["diagnostic_subclass"].dropna()
+    return dict(diag.items())
+
+
+def labels_from_codes(scp_codes: dict[str, float], mapping: dict[str, str],
+                      classes: tuple[str, ...] | list[str] = CLASSES) -> np.ndarray:
+    """(len(classes),) bool: a class is on if any of its codes is listed, whatever the likelihood."""
     found = {mapping[c] for c in scp_codes if c in mapping}
-    return np.array([c in found for c in CLASSES], dtype=bool)
+    return np.array([c in found for c in classes], dtype=bool)
 
 
 def parse_codes(text: str) -> dict[str, float]:
