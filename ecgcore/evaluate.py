@@ -115,7 +115,6 @@ def evaluate_model(name: str, data: str | None, splits: dict, weights_dir: Path 
             "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "classes": list(CLASSES), "thresholds": [float(t) for t in model.thresholds],
             "threshold_rule": ckpt.get("threshold_rule"), "calibration": ckpt.get("calibration"),
-            "uncertainty_selection": ckpt.get("uncertainty_selection"),
             "evaluation_command": f"python -m ecgcore.evaluate --data {data or '$PTBXL_DIR'}"}
     if model.net is not None:
         card["n_params"] = int(sum(p.numel() for p in model.net.parameters()))
@@ -123,6 +122,7 @@ def evaluate_model(name: str, data: str | None, splits: dict, weights_dir: Path 
         card["train"] = ckpt["train"]
     else:
         card["fit"], card["components"] = ckpt["fit"], ckpt["components"]
+        card["uncertainty_selection"] = ckpt.get("uncertainty_selection")
         card["weights"] = {"weight": ckpt["weight"], "bias": ckpt["bias"]}
     for split, fold in (("val", 9), ("test", 10)):
         arr = splits[split]

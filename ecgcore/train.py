@@ -133,6 +133,18 @@ def predict_logits(net: nn.Module, batches: Batches, n: int, bs: int = 128) -> n
     return np.concatenate(out)
 
 
+def subsample(arrays: dict, fraction: float, seed: int) -> dict:
+    """A random `fraction` (0, 1] of a split's records (same arrays, fewer rows), for learning curves.
+    Records are drawn without replacement by `seed`; their order is kept."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}; use 1 for all training records")
+    if fraction == 1:
+        return arrays
+    n = len(arrays["ids"])
+    keep = np.sort(np.random.default_rng(10_000 + seed).permutation(n)[: max(2, round(fraction * n))])
+    return {k: v[keep] for k, v in arrays.items()}
+
+
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -143,15 +155,17 @@ def git_commit() -> str:
 
 def train(name: str, data: str | None, epochs: int | None = None, resume: bool = False,
           seed: int = 0, out_dir: Path = WEIGHTS_DIR, threads: int | None = None,
-          aux_weight: float | None = None) -> Path:
+          aux_weight: float | None = None, fraction: float = 1.0) -> Path:
     spec = REGISTRY[name]
     hp = dict(spec.train, epochs=epochs or spec.train["epochs"])
     if aux_weight is not None:
         hp["aux_weight"] = aux_weight
+    if fraction != 1.0:
+        hp["fraction"] = fraction
     torch.manual_seed(seed)
     if threads:
         torch.set_num_threads(threads)
-    tr, va = load_split("train", data), load_split("val", data)
+    tr, va = subsample(load_split("train", data), fraction, seed), load_split("val", data)
     btr, bva = Batches(spec, tr, "train"), Batches(spec, va, "val")
     net = nets.NETS[spec.net](n_classes=len(CLASSES), **spec.net_kwargs)
     fit_input_scale(net, btr, len(tr["x"]))
@@ -241,7 +255,8 @@ def write_weights(spec: ModelSpec, hp: dict, state: dict, bva: Batches, va: dict
                   "threads": torch.get_num_threads(), "git_commit": git_commit(),
                   "command": f"python -m ecgcore.train {spec.name} --data {data or '$PTBXL_DIR'}"
                              + (f" --aux-weight {hp['aux_weight']}"
-                                if hp.get("aux_weight", 0) != spec.train.get("aux_weight", 0) else ""),
+                                if hp.get("aux_weight", 0) != spec.train.get("aux_weight", 0) else "")
+                             + (f" --fraction {hp['fraction']}" if "fraction" in hp else ""),
                   "history": state["history"]},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -300,13 +315,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     parser.add_argument("--aux-weight", type=float, default=None,
                         help="weight of the training-only subclass loss (default: the registry's, usually 0)")
+    parser.add_argument("--fraction", type=float, default=1.0,
+                        help="train on this random fraction of folds 1-8 (learning curves; default 1)")
     parser.add_argument("--recalibrate", action="store_true",
                         help="only refit calibration + thresholds of the existing OUT/NAME.pt on fold 9")
     args = parser.parse_args(argv)
     if args.recalibrate:
         recalibrate(args.name, args.data, args.out)
         return 0
-    train(args.name, args.data, args.epochs, args.resume, args.seed, args.out, args.threads, args.aux_weight)
+    train(args.name, args.data, args.epochs, args.resume, args.seed, args.out, args.threads, args.aux_weight,
+          args.fraction)
     return 0
 
 

@@ -7,7 +7,7 @@ import torch
 
 from ecgcore import nets
 from ecgcore.record import CLASSES
-from ecgcore.train import AuxHeads, augment_signal, members
+from ecgcore.train import AuxHeads, augment_signal, members, subsample
 
 SUPER_OF = {"IMI": "MI", "AMI": "MI", "LMI": "MI", "PMI": "MI", "CLBBB": "CD", "CRBBB": "CD", "LVH": "HYP",
             "NORM": "NORM", "STTC": "STTC", "NST_": "STTC", "ISC_": "STTC"}
@@ -54,11 +54,25 @@ def test_augment_signal_keeps_shape_and_scale():
 def test_one_epoch_writes_a_loadable_self_describing_file(ptbxl_dir, tmp_path):
     from ecgcore.registry import load_model
     from ecgcore.train import train
-    path = train("spectrum", str(ptbxl_dir), epochs=1, out_dir=tmp_path, aux_weight=0.5)
+    path = train("spectrum", str(ptbxl_dir), epochs=1, out_dir=tmp_path, aux_weight=0.5, fraction=0.5)
     model = load_model("spectrum", tmp_path)                    # through the SHA256SUMS check
     tr = model.ckpt["train"]
     assert path == tmp_path / "spectrum.pt" and (tmp_path / "runs" / "spectrum" / "last.pt").is_file()
     assert tr["hyperparameters"]["aux_weight"] == 0.5 and "--aux-weight 0.5" in tr["command"]
-    assert tr["n_train"] > 1000 and 0.5 < tr["val_auc"] <= 1.0
+    assert "--fraction 0.5" in tr["command"] and tr["n_val"] > 200 and 0.5 < tr["val_auc"] <= 1.0
+    assert 700 < tr["n_train"] < 800                            # half of the 1,501 training records
     p = model.predict_proba(np.zeros((2, 1000, 12), np.float32))
     assert p.shape == (2, 5) and np.isfinite(p).all()
+
+
+def test_subsample_draws_a_fixed_fraction_of_rows():
+    arrays = {"ids": np.arange(100, 300), "x": np.arange(200)[:, None] * np.ones((1, 3)), "y": np.arange(200)}
+    half = subsample(arrays, 0.5, seed=0)
+    assert len(half["ids"]) == 100 and (np.diff(half["ids"]) > 0).all()       # order kept, no repeats
+    assert (half["x"][:, 0] == half["ids"] - 100).all() and (half["y"] == half["ids"] - 100).all()
+    assert (subsample(arrays, 0.5, seed=0)["ids"] == half["ids"]).all()        # seeded
+    assert not (subsample(arrays, 0.5, seed=1)["ids"] == half["ids"]).all()
+    assert subsample(arrays, 1.0, seed=0) is arrays
+    for bad in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="fraction"):
+            subsample(arrays, bad, seed=0)
