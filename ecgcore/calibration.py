@@ -118,15 +118,21 @@ def per_class_auc(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     return out
 
 
-def bootstrap_auc(y: np.ndarray, proba: np.ndarray, n: int = 1000, seed: int = 0) -> dict:
-    """Macro AUC with a 95% percentile bootstrap CI over records (n resamples)."""
+def bootstrap_stats(y: np.ndarray, stat, n: int = 1000, seed: int = 0) -> list[float]:
+    """stat(idx) over n resamples of the records of y (N, C), drawn with replacement; resamples
+    lacking a positive of some class are skipped (their AUC is undefined)."""
     rng = np.random.default_rng(seed)
     stats = []
     for _ in range(n):
         idx = rng.integers(0, len(y), len(y))
-        if (y[idx].sum(0) == 0).any():
-            continue
-        stats.append(macro_auc(y[idx], proba[idx]))
+        if not (y[idx].sum(0) == 0).any():
+            stats.append(stat(idx))
+    return stats
+
+
+def bootstrap_auc(y: np.ndarray, proba: np.ndarray, n: int = 1000, seed: int = 0) -> dict:
+    """Macro AUC with a 95% percentile bootstrap CI over records (n resamples)."""
+    stats = bootstrap_stats(y, lambda idx: macro_auc(y[idx], proba[idx]), n, seed)
     lo, hi = np.percentile(stats, [2.5, 97.5])
     return {"macro_auc": macro_auc(y, proba), "ci95": [float(lo), float(hi)],
             "resamples": len(stats)}

@@ -63,6 +63,14 @@ def test_one_epoch_writes_a_loadable_self_describing_file(ptbxl_dir, tmp_path):
     assert 700 < tr["n_train"] < 800                            # half of the 1,501 training records
     p = model.predict_proba(np.zeros((2, 1000, 12), np.float32))
     assert p.shape == (2, 5) and np.isfinite(p).all()
+    from ecgcore.compare import compare, markdown               # the trial against the shipped net, fold 9
+    shipped, trial = compare([tmp_path], ["spectrum"], str(ptbxl_dir))
+    assert shipped["vs_shipped"] is None and trial["n_train"] == tr["n_train"] and trial["fraction"] == 0.5
+    assert abs(trial["fold9_auc"] - tr["val_auc"]) < 1e-4         # the AUC the run chose its epoch by
+    d = trial["vs_shipped"]
+    assert d["ci95"][0] <= d["difference"] <= d["ci95"][1]
+    assert abs(d["difference"] - (trial["fold9_auc"] - shipped["fold9_auc"])) < 1e-9
+    assert "| spectrum |" in markdown([shipped, trial], tr["n_val"])
 
 
 def test_subsample_draws_a_fixed_fraction_of_rows():
