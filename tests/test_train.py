@@ -7,7 +7,8 @@ import torch
 
 from ecgcore import nets
 from ecgcore.record import CLASSES
-from ecgcore.train import AuxHeads, augment_signal, members, subsample
+from ecgcore.augment import augment_signal
+from ecgcore.train import AuxHeads, members, subsample
 
 SUPER_OF = {"IMI": "MI", "AMI": "MI", "LMI": "MI", "PMI": "MI", "CLBBB": "CD", "CRBBB": "CD", "LVH": "HYP",
             "NORM": "NORM", "STTC": "STTC", "NST_": "STTC", "ISC_": "STTC"}
