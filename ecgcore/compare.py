@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import bootstrap_stats, macro_auc
+from .calibration import bootstrap_stats, macro_auc, sigmoid
 from .registry import WEIGHTS_DIR, load_model
 
 N_BOOT = 1000
@@ -35,7 +35,7 @@ def paired_difference(y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, n: int = 
 def run_row(name: str, run_dir: Path, x: np.ndarray, y: np.ndarray, ref: np.ndarray) -> dict:
     """One trial run of model `name` in `run_dir` against the shipped probabilities `ref` (N, 5)."""
     model = load_model(name, run_dir)                 # hash-checked against run_dir/SHA256SUMS
-    p = 1 / (1 + np.exp(-model.logits(x)))
+    p = sigmoid(model.logits(x))
     tr = model.ckpt["train"]
     return {"model": name, "run": str(run_dir), "n_train": tr["n_train"], "seed": tr["seed"],
             "fraction": tr["hyperparameters"].get("fraction", 1.0), "best_epoch": tr["best_epoch"],
@@ -51,7 +51,7 @@ def compare(run_dirs: list[Path], names: list[str], data: str | None = None,
     rows = []
     for name in names:
         shipped = load_model(name, weights_dir)
-        ref = 1 / (1 + np.exp(-shipped.logits(va["x"])))
+        ref = sigmoid(shipped.logits(va["x"]))
         tr = shipped.ckpt["train"]
         rows.append({"model": name, "run": f"shipped ({weights_dir.name}/)", "n_train": tr["n_train"],
                      "seed": tr["seed"], "fraction": 1.0, "best_epoch": tr["best_epoch"], "epochs": tr["epochs"],
