@@ -19,17 +19,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from .calibration import (apply_calibration, calibration_params, choose_calibration, choose_thresholds,
                           macro_auc, sigmoid)
 from .record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
 from .joint import compare as compare_joint
 from .registry import FORMAT, REGISTRY, WEIGHTS_DIR, EcgModel, load_model, write_sums
+from .stacking import fit_stack
 
 COMPONENTS: tuple[str, ...] = tuple(REGISTRY)
-C_GRID = (0.01, 0.1, 1.0, 10.0)
 
 
 class FusedModel:
@@ -143,34 +141,6 @@ def choose_uncertainty(z: np.ndarray, y: np.ndarray, repeats: int = 10, coverage
     return {"kind": max(table, key=table.get), "table": table,
             "rule": f"largest mean macro-AUC gain at {coverage:.0%} coverage, cross-fitted on fold 9 "
                     f"({repeats} x 5-fold)"}
-
-
-def pick_c(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...], seed: int = 0,
-           max_iter: int = 100) -> tuple[float, float]:
-    """The L2 strength C of `grid` with the best stratified 5-fold AUC of a logistic regression
-    on x (N, D) for one binary label y (N,). Returns (C, its mean CV AUC); ties keep the first."""
-    from sklearn.metrics import roc_auc_score
-    best_c, best = grid[0], -1.0
-    for c in grid:
-        scores = []
-        for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(x, y):
-            lr = LogisticRegression(C=c, max_iter=max_iter).fit(x[tr], y[tr])
-            scores.append(roc_auc_score(y[te], lr.decision_function(x[te])))
-        if np.mean(scores) > best:
-            best_c, best = c, float(np.mean(scores))
-    return best_c, best
-
-
-def fit_stack(z: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Per-class logistic stacking. z (N, 5, M) calibrated logits, y (N, 5) -> weight (5, M), bias (5,)."""
-    n_classes, m = z.shape[1], z.shape[2]
-    weight, bias, chosen = np.zeros((n_classes, m)), np.zeros(n_classes), {}
-    for k in range(n_classes):
-        best_c, best = pick_c(z[:, k], y[:, k], C_GRID, seed)
-        lr = LogisticRegression(C=best_c).fit(z[:, k], y[:, k])
-        weight[k], bias[k] = lr.coef_[0], lr.intercept_[0]
-        chosen[CLASSES[k]] = {"C": best_c, "cv_auc": best}
-    return weight, bias, chosen
 
 
 def fit(data: str | None = None, weights_dir: Path = WEIGHTS_DIR) -> Path:

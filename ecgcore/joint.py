@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
 from .calibration import macro_auc
+from .stacking import fit_stack, pick_c
 
 C_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
 
@@ -32,7 +33,6 @@ def fit_joint(e: np.ndarray, y: np.ndarray, seed: int = 0) -> dict:
     mean, std = e.mean(0), e.std(0) + 1e-6
     z = (e - mean) / std
     weight, bias, cs = np.zeros((y.shape[1], e.shape[1])), np.zeros(y.shape[1]), []
-    from .fusion import pick_c        # not at import time: fusion imports this module
     for k in range(y.shape[1]):
         c, _ = pick_c(z, y[:, k], C_GRID, seed, max_iter=2000)
         lr = LogisticRegression(C=c, max_iter=2000).fit(z, y[:, k])
@@ -49,7 +49,6 @@ def joint_logits(head: dict, e: np.ndarray) -> np.ndarray:
 def compare(z: np.ndarray, e: np.ndarray, y: np.ndarray, repeats: int = 10) -> dict:
     """Cross-fitted fold-9 comparison. z (N, 5, M) calibrated component logits (late fusion's
     input), e (N, D) concatenated embeddings, y (N, 5). Returns the table and the verdict."""
-    from .fusion import fit_stack
     late, joint = [], []
     for r in range(repeats):
         oof_late, oof_joint = np.zeros(y.shape), np.zeros(y.shape)
