@@ -214,10 +214,7 @@ def write_weights(spec: ModelSpec, hp: dict, state: dict, bva: Batches, va: dict
                   "epochs": hp["epochs"], "best_epoch": state["best_epoch"], "val_auc": state["best_auc"],
                   "hyperparameters": hp, "seed": seed, "seconds": round(state["seconds"], 1),
                   "threads": torch.get_num_threads(), "git_commit": git_commit(),
-                  "command": f"python -m ecgcore.train {spec.name} --data {data or '$PTBXL_DIR'}"
-                             + (f" --aux-weight {hp['aux_weight']}"
-                                if hp.get("aux_weight", 0) != spec.train.get("aux_weight", 0) else "")
-                             + (f" --fraction {hp['fraction']}" if "fraction" in hp else ""),
+                  "command": train_command(spec, hp, seed, data),
                   "history": state["history"]},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -226,6 +223,20 @@ def write_weights(spec: ModelSpec, hp: dict, state: dict, bva: Batches, va: dict
     write_sums(out_dir)
     print(f"wrote {path} (fold-9 macro AUC {state['best_auc']:.4f} at epoch {state['best_epoch']})")
     return path
+
+
+def train_command(spec: ModelSpec, hp: dict, seed: int, data: str | None) -> str:
+    """The command line that reproduces a run: the registry recipe plus every option that differs."""
+    cmd = f"python -m ecgcore.train {spec.name} --data {data or '$PTBXL_DIR'}"
+    if hp["epochs"] != spec.train["epochs"]:
+        cmd += f" --epochs {hp['epochs']}"
+    if seed:
+        cmd += f" --seed {seed}"
+    if hp.get("aux_weight", 0) != spec.train.get("aux_weight", 0):
+        cmd += f" --aux-weight {hp['aux_weight']}"
+    if "fraction" in hp:
+        cmd += f" --fraction {hp['fraction']}"
+    return cmd
 
 
 def fit_outputs(logits: np.ndarray, y: np.ndarray) -> tuple[dict, np.ndarray]:

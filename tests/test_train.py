@@ -8,7 +8,7 @@ import torch
 from ecgcore import nets
 from ecgcore.record import CLASSES
 from ecgcore.augment import augment_signal
-from ecgcore.train import AuxHeads, members, subsample
+from ecgcore.train import AuxHeads, members, subsample, train_command
 
 SUPER_OF = {"IMI": "MI", "AMI": "MI", "LMI": "MI", "PMI": "MI", "CLBBB": "CD", "CRBBB": "CD", "LVH": "HYP",
             "NORM": "NORM", "STTC": "STTC", "NST_": "STTC", "ISC_": "STTC"}
@@ -85,3 +85,12 @@ def test_subsample_draws_a_fixed_fraction_of_rows():
     for bad in (0.0, -0.1, 1.5):
         with pytest.raises(ValueError, match="fraction"):
             subsample(arrays, bad, seed=0)
+
+
+def test_train_command_names_every_option_that_differs_from_the_recipe():
+    from ecgcore.registry import REGISTRY
+    spec = REGISTRY["scalogram"]
+    assert train_command(spec, dict(spec.train), 0, "/d") == "python -m ecgcore.train scalogram --data /d"
+    hp = dict(spec.train, epochs=3, aux_weight=0.0, fraction=0.25)
+    assert train_command(spec, hp, 2, None) == ("python -m ecgcore.train scalogram --data $PTBXL_DIR --epochs 3 "
+                                                "--seed 2 --aux-weight 0.0 --fraction 0.25")
