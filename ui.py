@@ -90,26 +90,55 @@ def _index(root: str) -> pd.DataFrame:
     return ptbxl.load_index(root)
 
 
+def data_root() -> tuple[Path, bool]:
+    """(PTB-XL folder the app reads, whether it is the demo set): $PTBXL_DIR, else data/ptb-xl, else
+    the demo set shipped in demo/ptb-xl (`ecgcore.demo.app_data_dir`; only the app falls back to it)."""
+    from ecgcore.demo import app_data_dir
+    return app_data_dir()
+
+
 def data_status() -> dict:
-    """Where PTB-XL is and what it holds: {'root', 'missing', 'rows', 'n100', 'n500'}."""
-    root = ptbxl.ptbxl_dir()
+    """Where PTB-XL is and what it holds: {'root', 'missing', 'rows', 'n100', 'n500', 'demo', 'env'}."""
+    root, demo = data_root()
     missing = ptbxl.missing_files(root)
-    status = {"root": str(root), "missing": missing, "rows": 0, "n100": 0, "n500": 0}
+    status = {"root": str(root), "missing": missing, "rows": 0, "n100": 0, "n500": 0, "demo": demo,
+              "env": bool(os.environ.get("PTBXL_DIR"))}
     if not missing:
         idx = _index(str(root))
         status.update(rows=len(idx), n100=int(idx["has_100"].sum()), n500=int(idx["has_500"].sum()))
     return status
 
 
+def demo_message(status: dict) -> str:
+    """What the app says while it shows the demo set: how many records, what it is, how to get all."""
+    n = int((index()[["has_100", "has_500"]].any(axis=1)).sum())
+    return (f"**Demo set: {n} real PTB-XL records** shipped with the app in `demo/ptb-xl`, a small demo "
+            "subset (mostly the held-out test fold 10), "
+            f"{'which PTBXL_DIR names' if status['env'] else 'opened because no PTB-XL folder is configured'}. "
+            "For the full dataset (21,799 records): `python -m ecgcore.download`, or set PTBXL_DIR to a "
+            "PTB-XL folder.")
+
+
+def demo_notice() -> None:
+    """An info box saying that the demo set is open (nothing when it is not)."""
+    status = data_status()
+    if status["demo"] and not status["missing"]:
+        st.info(demo_message(status), icon=":material/science:")
+
+
 def index() -> pd.DataFrame | None:
     """The PTB-XL index, or None when there is no PTB-XL folder."""
-    root = ptbxl.ptbxl_dir()
+    root, _ = data_root()
     return None if ptbxl.missing_files(root) else _index(str(root))
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
 def ptbxl_record(ecg_id: int, fs: int) -> Record:
-    return ptbxl.load_record(int(ecg_id), fs)
+    return _ptbxl_record(int(ecg_id), int(fs), str(data_root()[0]))
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _ptbxl_record(ecg_id: int, fs: int, root: str) -> Record:
+    return ptbxl.load_record(ecg_id, fs, root)
 
 
 def available_ids() -> np.ndarray:

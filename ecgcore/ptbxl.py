@@ -114,7 +114,7 @@ def load_index(path: str | os.PathLike | None = None) -> pd.DataFrame:
     index["validated_by_human"] = index["validated_by_human"].astype(bool)
     for col in QUALITY_COLUMNS:
         if col in index:
-            index[col] = index[col].fillna("").astype(str).str.strip()
+            index[col] = index[col].astype(object).fillna("").astype(str).str.strip()  # all-empty: float
     have100 = _existing_stems(root, "records100", "_lr")
     have500 = _existing_stems(root, "records500", "_hr")
     index["has_100"] = index.index.isin(list(have100))

@@ -39,6 +39,14 @@ if st.session_state.pop("expl_go", False):
             s.update(label=f"{method.upper()} could not run", state="error")
             st.error(str(err))
             st.stop()
+        except FileNotFoundError as err:      # SHAP's background: PTB-XL training records (not in the demo set)
+            s.update(label=f"{method.upper()} could not run", state="error")
+            st.error("Explanations of a network need PTB-XL's training records (SHAP's background, also "
+                     "used for LIME's agreement check)"
+                     + (", which the demo set does not include. Get PTB-XL with `python -m ecgcore.download` "
+                        "or set PTBXL_DIR; LIME on the fused model works here." if ui.data_status()["demo"]
+                        else f": {err}"))
+            st.stop()
         s.update(label=f"{method.upper()} for {CLASSES[class_index]} done in {expl.seconds:.1f} s "
                        f"(+ {expl.trust.get('seconds', 0):.1f} s for trust measures)", state="complete",
                  expanded=False)

@@ -16,6 +16,7 @@ if idx is None:
             "(or set PTBXL_DIR to a copy), or upload an ECG of your own on **Upload**.")
     st.page_link("pages/upload.py", label="Upload an ECG", icon=":material/upload_file:")
     st.stop()
+ui.demo_notice()
 
 top = st.columns([2.2, 1.6, 1.6, 1.6])
 query = top[0].text_input("Search", placeholder="ecg_id or words of the report (e.g. infarkt)")

@@ -36,15 +36,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(env: dict | None = None, timeout: float = 60.0, log: Path | None = None):
-    """`streamlit run app.py` on 127.0.0.1:free port; yields (base_url, process, start_time)."""
+def serve_app(env: dict | None = None, timeout: float = 60.0, log: Path | None = None, cwd: Path | None = None):
+    """`streamlit run app.py` (of the repository, or of the checkout at `cwd`) on 127.0.0.1:free port;
+    yields (base_url, process, start_time)."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port),
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     out = open(log, "w") if log else subprocess.DEVNULL
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=cwd or REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         while True:
