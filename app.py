@@ -12,8 +12,8 @@ import ui
 st.set_page_config(page_title="ECG dashboard (research demo)", page_icon="🫀", layout="wide",
                    initial_sidebar_state="expanded")
 
-DISCLAIMER = ("Research demo, not for clinical diagnosis. Models trained on a partial public dataset "
-              "(PTB-XL); every output needs a clinician's reading of the ECG.")
+DISCLAIMER = ("Research demo, not for clinical diagnosis. Models trained on one public dataset (PTB-XL, "
+              "one German source population, 1989-1996); every output needs a clinician's reading of the ECG.")
 
 PAGES = {
     "Data": [st.Page("pages/records.py", title="Records", icon=":material/list:", default=True),
@@ -65,8 +65,11 @@ def sidebar_data() -> None:
         st.sidebar.warning(f"No PTB-XL folder at `{status['root']}` (missing "
                            f"{', '.join(status['missing'])}). Two ways on: download it with "
                            "`python -m ecgcore.download` (or set PTBXL_DIR), or upload an ECG on "
-                           "**Upload**.")
+                           "**Upload**." + (" Or unset PTBXL_DIR to open the demo set shipped in "
+                                            "`demo/ptb-xl`." if status["env"] else ""))
     else:
+        if status["demo"]:
+            st.sidebar.info(ui.demo_message(status), icon=":material/science:")
         st.sidebar.caption(f"PTB-XL: **{status['n100']:,}** records with 100 Hz signals, "
                            f"**{status['n500']:,}** with 500 Hz (metadata lists {status['rows']:,}).")
 

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from .calibration import (bootstrap_auc, ece, ece_chance, macro_auc, per_class_auc, reliability, roc_points,
                           sigmoid)
 from .cards import card_markdown
+from .compare import paired_difference
 from .dataset import load_split
 from .fusion import UNCERTAINTY_SCORES, FusedModel, uncertainty_score
 from .record import CLASSES
@@ -28,6 +29,18 @@ from .registry import REGISTRY, WEIGHTS_DIR, load_model, sha256
 
 REFERENCE_IDS = 2          # fold-10 records whose predictions are stored for the regression test
 N_BOOT = 1000
+READ_BEFORE = Path(__file__).parent / "data" / "fold10_read_before.txt"
+
+
+def read_before_ids() -> np.ndarray:
+    """The fold-10 ecg_ids that earlier evaluations read (the partial copy's 256), sorted."""
+    lines = READ_BEFORE.read_text().splitlines()
+    return np.array(sorted(int(t) for t in lines if t.strip() and not t.startswith("#")), np.int64)
+
+
+def untouched_mask(ids: np.ndarray) -> np.ndarray:
+    """(N,) bool: fold-10 records no earlier evaluation read."""
+    return ~np.isin(np.asarray(ids, np.int64), read_before_ids())
 
 
 def class_metrics(y: np.ndarray, p: np.ndarray, thr: np.ndarray) -> dict:
@@ -128,6 +141,12 @@ def evaluate_model(name: str, data: str | None, splits: dict, weights_dir: Path 
         arr = splits[split]
         raw, cal = predictions(model, arr["x"])
         card[f"fold{fold}"] = fold_metrics(arr["y"], raw, cal, model.thresholds)
+    keep = untouched_mask(splits["test"]["ids"])
+    y_new = splits["test"]["y"][keep]
+    if keep.sum() >= 100 and (y_new.sum(0) > 0).all():    # only on a folder with the full fold 10
+        card["fold10_untouched"] = fold_metrics(y_new, raw[keep], cal[keep], model.thresholds)
+        card["fold10_untouched"]["subset"] = ("fold-10 records that no earlier evaluation read (all of "
+                                              "fold 10 minus the partial copy's 256)")
     test = splits["test"]
     ref = test["x"][:REFERENCE_IDS]
     card["reference_predictions"] = {str(int(i)): [float(v) for v in p]
@@ -143,19 +162,27 @@ def fusion_extras(model: FusedModel, splits: dict, data: str | None) -> dict:
     rc = risk_coverage(test["y"], probs, model.thresholds, model.uncertainty_kind)
     singles = {n: macro_auc(test["y"], probs[n]) for n in model.components}
     best = max(singles, key=singles.get)
-    fused_auc = macro_auc(test["y"], probs["fused"])
-    verdict = (f"fusion beats the best single model ({best}, {singles[best]:.3f}) by {fused_auc - singles[best]:+.3f}"
-               if fused_auc >= singles[best] + 0.01 else
-               f"fusion does NOT beat the best single model by 0.01: fused {fused_auc:.3f} vs {best} {singles[best]:.3f}")
-    extras = {"risk_coverage_fold10": rc, "single_model_fold10_auc": singles, "fusion_verdict": verdict}
+    diff = paired_difference(test["y"], probs["fused"], probs[best])
+    lo, hi = diff["ci95"]
+    verdict = (f"fused minus the best single model ({best}, {singles[best]:.3f}): {diff['difference']:+.4f} "
+               f"(paired 95% CI {lo:+.4f} to {hi:+.4f}): "
+               + ("fusion is better" if lo > 0 else "fusion is worse" if hi < 0 else "no clear difference"))
+    extras = {"risk_coverage_fold10": rc, "single_model_fold10_auc": singles, "fusion_verdict": verdict,
+              "fused_minus_best_fold10": dict(diff, best_single=best)}
+    keep = untouched_mask(test["ids"])
+    if keep.sum() >= 100:
+        y_new = test["y"][keep]
+        d_new = paired_difference(y_new, probs["fused"][keep], probs[best][keep])
+        extras["fused_minus_best_fold10_untouched"] = dict(d_new, best_single=best, n_records=int(keep.sum()))
+        extras["single_model_fold10_untouched_auc"] = {n: macro_auc(y_new, probs[n][keep])
+                                                       for n in model.components}
     try:
-        from .ptbxl import load_index, split_ids
+        from .ptbxl import load_index
         from .quality import validate_against_ptbxl
         index = load_index(data)
-        ids = index.index[index["has_100"]].to_numpy()
+        ids = index.index[index["has_100"] & index["fold"].isin([9, 10])].to_numpy()
         extras["quality_validation"] = validate_against_ptbxl(index, ids, fs=100)
-        extras["quality_validation_ids"] = "all records with 100 Hz signals"
-        del split_ids
+        extras["quality_validation_ids"] = "all records of folds 9 and 10 with 100 Hz signals"
     except Exception as err:  # quality validation is reported, never fatal for the card
         extras["quality_validation"] = {"error": f"{type(err).__name__}: {err}"}
     return extras

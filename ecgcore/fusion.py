@@ -152,6 +152,7 @@ def fit(data: str | None = None, weights_dir: Path = WEIGHTS_DIR) -> Path:
     z = np.stack([comp_logits[n] for n in COMPONENTS], axis=-1)
     weight, bias, chosen = fit_stack(z, va["y"])
     mean_auc = macro_auc(va["y"], sigmoid(z.mean(-1)))
+    singles = {n: macro_auc(va["y"], sigmoid(v)) for n, v in comp_logits.items()}   # no fitting involved
     fused_logits = (z * weight[None]).sum(-1) + bias[None]
     calibration = choose_calibration(fused_logits, va["y"])
     probs = {n: sigmoid(v) for n, v in comp_logits.items()}
@@ -177,6 +178,7 @@ def fit(data: str | None = None, weights_dir: Path = WEIGHTS_DIR) -> Path:
         "fit": {"fold": 9, "n_records": int(len(va["y"])), "stack_C": chosen,
                 "fold9_macro_auc_stacked_in_sample": macro_auc(va["y"], probs["fused"]),
                 "fold9_macro_auc_mean_of_logits": mean_auc,
+                "single_fold9_macro_auc": singles, "best_single_fold9": max(singles, key=singles.get),
                 "joint_embedding_model": joint},
     }
     path = weights_dir / "fused.pt"

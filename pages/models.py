@@ -20,7 +20,7 @@ for name, msg in absent.items():
     st.warning(f"**{name}**: {msg}")
 if not cards:
     st.stop()
-st.caption(cards_mod.SUBSET_NOTE)
+st.caption(cards_mod.HISTORY)
 NUM = st.column_config.NumberColumn(format="%.2f")
 CFG = {"config": {"displaylogo": False}}
 
@@ -34,6 +34,11 @@ for col, (name, c) in zip(st.columns(len(cards)), cards.items()):
         st.markdown(f"95% CI **{lo:.3f}-{hi:.3f}**, {t['n_records']} records, "
                     f"{t['bootstrap_resamples']} resamples  \nfold 9 (selection): {v['macro_auc']:.3f}  \n"
                     f"ECE {t['ece_before']:.3f} → {t['ece_after']:.3f} after calibration")
+        if "fold10_untouched" in c:
+            u = c["fold10_untouched"]
+            st.markdown(f"Fold 10 without the 256 records earlier evaluations read: **{u['macro_auc']:.3f}** "
+                        f"(95% CI {u['macro_auc_ci95'][0]:.3f}-{u['macro_auc_ci95'][1]:.3f}, "
+                        f"{u['n_records']:,} records)")
         if "ece_chance" in t:
             st.caption(f"A perfectly calibrated model with these probabilities would show ECE "
                        f"{t['ece_chance']['mean']:.3f} on {t['n_records']} records from chance alone "
