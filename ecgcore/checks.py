@@ -13,7 +13,7 @@ from collections import Counter
 
 import numpy as np
 
-from .record import LEADS, normalize_lead_name
+from .record import LEADS, Record, normalize_lead_name
 
 MAX_UPLOAD_MB = 50                  # per file and per upload in total (MiB)
 MIN_FS, MAX_FS = 50.0, 10_000.0     # Hz
@@ -96,7 +96,9 @@ def check_duration(n_samples: int, fs: float, where: str) -> None:
 def lead_order(names: list[str], where: str) -> tuple[list[int], list[str]]:
     """Column index of each canonical lead in `names`, plus notes on renaming/reordering.
 
-    Refuses unknown, extra (real but not 12-lead), duplicated and missing leads, naming them.
+    Columns beyond the 12 standard leads (Frank vx/vy/vz, V4R, other signals) are set aside and
+    named in a note when all 12 are present once each; otherwise unknown, extra, duplicated and
+    missing leads are refused, naming them.
     """
     canon = [normalize_lead_name(n) for n in names]
     unknown = [show(n, 24) for n, c in zip(names, canon) if c is None
@@ -106,27 +108,32 @@ def lead_order(names: list[str], where: str) -> tuple[list[int], list[str]]:
     dups = [c for c, k in Counter(c for c in canon if c).items() if k > 1]
     missing = [lead for lead in LEADS if lead not in canon]
     problems = []
-    if unknown:
-        problems.append(f"unknown lead name{'s' * (len(unknown) > 1)} {listing(unknown)}")
-    if extra:
-        problems.append(f"extra lead{'s' * (len(extra) > 1)} {listing(extra)} (not one of the "
-                        "standard 12: remove them)")
+    if dups or missing:
+        if unknown:
+            problems.append(f"unknown lead name{'s' * (len(unknown) > 1)} {listing(unknown)}")
+        if extra:
+            problems.append(f"extra lead{'s' * (len(extra) > 1)} {listing(extra)} (not one of the "
+                            "standard 12; set aside only when all 12 are present)")
     for lead in dups:
         cols = [show(n, 24) for n, c in zip(names, canon) if c == lead]
         problems.append(f"lead {lead} appears {len(cols)} times ({listing(cols)})")
     if missing:
         problems.append(f"missing lead{'s' * (len(missing) > 1)} {listing(missing, 12)}")
     if problems:
-        raise UploadError(f"{where}: {'; '.join(problems)}. Accepted: exactly the 12 leads "
-                          f"{LEADS_TEXT}, once each, any order and case (also D1-D3, MLII)")
+        raise UploadError(f"{where}: {'; '.join(problems)}. Accepted: the 12 leads "
+                          f"{LEADS_TEXT}, once each, any order and case (also D1-D3, MLII, "
+                          "'Lead V1', 'V1 (mV)'); other signals are set aside")
     order = [canon.index(lead) for lead in LEADS]
     notes = []
-    renamed = [f"{str(n).strip()}->{c}" for n, c in zip(names, canon) if str(n).strip() != c]
+    aside = [show(n, 24) for n, c in zip(names, canon) if c is None]
+    if aside:
+        notes.append(f"set aside (not one of the standard 12 leads): {listing(aside, 12)}")
+    renamed = [f"{str(n).strip()}->{c}" for n, c in zip(names, canon) if c and str(n).strip() != c]
     if renamed:
         notes.append(f"lead names normalised: {listing(renamed, 12)}")
-    if order != list(range(len(LEADS))):
+    if order != sorted(order):
         notes.append(f"leads reordered to the standard order {LEADS_TEXT} "
-                     f"(file order: {listing([c for c in canon], 12)})")
+                     f"(file order: {listing([c for c in canon if c], 12)})")
     return order, notes
 
 
@@ -155,10 +162,12 @@ def lead_stats(col: np.ndarray, fs: float) -> dict:
             "flat_from": start / fs}
 
 
-def check_signal(x: np.ndarray, fs: float, where: str) -> None:
+def check_signal(x: np.ndarray, fs: float, where: str) -> list[str]:
     """All signal checks, in order: finite, amplitude, flat. x (T, 12) float, canonical order, mV.
 
-    Works lead by lead, so temporaries stay at a few times one lead's size.
+    A lead that is constant over the whole record (an empty channel, e.g. all zeros in the
+    source) is kept and named in the returned notes: the quality check flags it. Works lead by
+    lead, so temporaries stay at a few times one lead's size.
     """
     st = [lead_stats(x[:, j], fs) for j in range(x.shape[1])]
     bad = [f"lead {LEADS[j]} has {s['nonfinite']} missing/non-finite samples (longest run "
@@ -178,20 +187,31 @@ def check_signal(x: np.ndarray, fs: float, where: str) -> None:
         raise UploadError(f"{where}: {listing(bad, 4)}; no ECG sample reaches {HARD_MAX_MV:g} mV: "
                           "the data are corrupted or not in mV")
     ptp = [s["ptp"] for s in st]
-    if max(ptp) < FLAT_PTP_MV and max(ptp) > 0:
+    empty = [LEADS[j] for j, p in enumerate(ptp) if p == 0]
+    if len(empty) == len(LEADS):
+        raise UploadError(f"{where}: every lead is constant ({st[0]['peak']:.4g} mV): the file "
+                          "holds no signal. Upload a recording with signal in the leads")
+    if max(ptp) < FLAT_PTP_MV:
         raise UploadError(f"{where}: all 12 leads are under {FLAT_PTP_MV:g} mV peak-to-peak "
                           f"(largest {max(ptp):.3g} mV): the units are wrong (volts given as mV, "
                           "or a header stating uV for mV data). Give the signal in mV")
     bad = [f"lead {LEADS[j]} is a flat line (peak-to-peak {p:.3g} mV)" for j, p in enumerate(ptp)
-           if p < FLAT_PTP_MV]
+           if 0 < p < FLAT_PTP_MV]
     if bad:
         raise UploadError(f"{where}: {listing(bad, 4)}: electrode off or an empty channel "
-                          "(volts given as millivolts also look flat). Every lead must carry signal")
+                          "(volts given as millivolts also look flat). Every lead must carry signal "
+                          "(a lead that is exactly constant is kept and flagged)")
     for j, s in enumerate(st):
-        if s["flat_s"] >= FLAT_RUN_SECONDS:
+        if ptp[j] > 0 and s["flat_s"] >= FLAT_RUN_SECONDS:
             raise UploadError(f"{where}: lead {LEADS[j]} is flat (constant) for {s['flat_s']:.2f} s "
                               f"from {s['flat_from']:.2f} s: electrode off or padding. Upload a "
                               f"recording with no constant stretch of {FLAT_RUN_SECONDS:g} s or more")
+    if not empty:
+        return []
+    values = sorted({f"{st[LEADS.index(lead)]['peak']:.4g}" for lead in empty})
+    return [f"lead{'s' * (len(empty) > 1)} {listing(empty, 12)} hold{'s' * (len(empty) == 1)} no "
+            f"signal (constant {'/'.join(values)} mV over the whole record, as in the file): kept, "
+            "and flagged by the quality check (3 or more such leads: not assessable)"]
 
 
 # ---------------------------------------------------------------- text
@@ -210,3 +230,19 @@ def check_text(name: str, data: bytes, what: str) -> None:
             bad = min(at + max(err.start, 0), len(data) - 1)
             raise UploadError(f"{show(name)} is not UTF-8 text (byte 0x{data[bad]:02x} near "
                               f"offset {bad}): expected {what}") from None
+
+
+# ---------------------------------------------------------------- the Record
+
+def upload_record(x: np.ndarray, fs: float, fmt: str, filename: str, notes: list[str],
+                  **meta) -> Record:
+    """Runs the signal checks on x (T, 12) canonical mV and builds the upload Record, with a
+    warning when the heart rate at `fs` suggests another sampling rate (`ecgcore.rate_check`)."""
+    from .rate_check import rate_warning
+    notes = notes + check_signal(x, fs, show(filename))
+    signal = np.ascontiguousarray(x, dtype=np.float32)
+    meta = {"filename": filename, "format": fmt, "original_fs": fs,
+            "n_samples": int(signal.shape[0]), "seconds": signal.shape[0] / fs, **meta}
+    warning = rate_warning(signal, fs)
+    return Record(signal=signal, fs=fs, ecg_id=None, labels=None, meta=meta, source="upload",
+                  notes=tuple(notes), warnings=(warning,) if warning else ())

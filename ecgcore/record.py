@@ -6,6 +6,7 @@ PTB-XL records and uploads both end up here; models take `model_input(record)`.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,9 +31,28 @@ _LEAD_ALIASES.update({"D1": "I", "D2": "II", "D3": "III", "LEAD I": "I", "LEAD I
                       "LEAD III": "III", "MLII": "II"})
 
 
+_UNIT = r"mv|uv|\u00b5v|\u03bcv|v|millivolts?|microvolts?"
+# 'Lead V1', 'ECG_II', 'V1 (mV)', 'I [uV]', 'v1_mV', 'aVR mV': an optional prefix, the lead, an optional unit.
+_LABEL = re.compile(rf"^(?:(?:lead|ecg|ekg)[\s_:.\-]*)?(?P<lead>.*?)(?:[\s_\-]*[(\[](?P<u1>{_UNIT})[)\]]"
+                    rf"|[\s_\-]+(?P<u2>{_UNIT}))?$", re.IGNORECASE)
+
+
+def split_lead_label(name: str) -> tuple[str, str | None]:
+    """('V1', 'mV') from 'Lead V1 (mV)': the label without prefix and unit, and the unit if named."""
+    text = str(name).strip().strip("\"'").strip()
+    m = _LABEL.match(text)
+    if not m or not m.group("lead"):
+        return text, None
+    return m.group("lead").strip(), m.group("u1") or m.group("u2")
+
+
 def normalize_lead_name(name: str) -> str | None:
-    """Canonical name for a lead label ('AVR', 'avr', ' aVR ' -> 'aVR'); None if unknown."""
-    key = str(name).strip().upper().replace("-", "").replace("_", " ")
+    """Canonical name for a lead label ('AVR', 'avr', ' aVR ', 'Lead aVR', 'aVR (mV)' -> 'aVR');
+    None if unknown."""
+    plain = str(name).strip().upper().replace("-", "").replace("_", " ")
+    if plain in _LEAD_ALIASES:
+        return _LEAD_ALIASES[plain]
+    key = split_lead_label(name)[0].upper().replace("-", "").replace("_", " ")
     return _LEAD_ALIASES.get(key)
 
 
@@ -43,6 +63,7 @@ class Record:
     signal: (T, 12) float32 in mV, leads in `LEADS` order.
     labels: (5,) bool over `CLASSES`, or None when unknown (uploads).
     notes: what was done to the input on the way in (resampling, cropping, padding).
+    warnings: what a reader should doubt about the input (e.g. a heart rate implying another rate).
     """
     signal: np.ndarray
     fs: float
@@ -52,6 +73,7 @@ class Record:
     source: str = "ptbxl"
     notes: tuple[str, ...] = ()
     leads: tuple[str, ...] = LEADS
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.signal.ndim != 2 or self.signal.shape[1] != len(LEADS):

@@ -1,4 +1,4 @@
-"""Upload: an ECG of one's own (WFDB .hea + .dat pair, CSV + sampling rate, or .npy).
+"""Upload: an ECG of one's own (WFDB .hea + .dat/.mat, CSV, or .npy + sampling rate).
 
 The reading and every refusal come from ecgcore.readers; an accepted upload becomes the current
 record for every page (without cardiologists' labels) and lives in this session only.
@@ -9,16 +9,22 @@ import streamlit as st
 
 import ui
 from ecgcore.record import model_input_notes
+from ecgcore.snomed import dx_text
 
 ui.ensure_frame()
 st.title("Upload an ECG")
 readers = ui.require_module("ecgcore.readers", "Uploads")
 
 st.markdown(
-    "Formats: a **WFDB pair** (`.hea` + `.dat`, select both files), a **CSV** (one column per lead, "
-    "header with lead names, values in mV) or a **NumPy `.npy`** array (samples x 12 leads, mV). "
-    "CSV and `.npy` carry no sampling rate: enter it below. The file stays in this browser session "
-    "only; nothing is stored on the server.")
+    "Formats (the file stays in this browser session only; nothing is stored on the server):\n"
+    "- **WFDB**: the `.hea` with the signal files it names, selected together: `rec.hea` + `rec.dat` "
+    "(PTB-XL, PhysioNet), `E07500.hea` + `E07500.mat` (PhysioNet/CinC Challenge), `s0010_re.hea` + "
+    "`s0010_re.dat` (+ `.xyz`: extra signals are set aside). The header gives the rate.\n"
+    "- **CSV**: a header row naming the 12 leads (`I,II,...,V6`, `Lead V1`, `V1 (mV)`), one row per "
+    "sample; `,` `;` or tab, decimal commas, lines of metadata above the header row. The rate comes "
+    "from a time column or a `Sampling rate: 500` line; otherwise enter it below.\n"
+    "- **NumPy `.npy`**: samples x 12 leads in mV, in the order I, II, III, aVR, aVL, aVF, V1-V6; "
+    "enter the rate below.")
 
 
 def _read() -> None:
@@ -28,9 +34,9 @@ def _read() -> None:
     if not files:
         return
     blobs = [(f.name, f.getvalue()) for f in files]
-    wfdb_pair = all(n.lower().endswith((".hea", ".dat")) for n, _ in blobs)
+    wfdb = any(n.lower().endswith(".hea") for n, _ in blobs)
     try:   # a WFDB header carries its own rate: the rate box is for CSV and .npy
-        record = readers.read_upload(blobs, None if wfdb_pair else st.session_state.get("upload_fs"))
+        record = readers.read_upload(blobs, None if wfdb else st.session_state.get("upload_fs"))
     except readers.UploadError as err:
         st.session_state["upload_error"] = str(err)
     else:
@@ -39,7 +45,7 @@ def _read() -> None:
 
 st.columns([1, 2])[0].number_input("Sampling rate (Hz), for CSV and .npy", min_value=1.0, max_value=10000.0, value=None,
                 step=50.0, placeholder="e.g. 500", key="upload_fs", on_change=_read)
-st.file_uploader("ECG file(s)", type=["hea", "dat", "csv", "npy"], accept_multiple_files=True,
+st.file_uploader("ECG file(s)", type=list(readers.UPLOAD_TYPES), accept_multiple_files=True,
                  help=f"Up to {readers.MAX_UPLOAD_MB} MB.", key="upload_files", on_change=_read)
 if st.session_state.get("upload_files") and st.session_state.get("upload_error"):
     st.error(f"Not accepted: {st.session_state['upload_error']}", icon=":material/block:")
@@ -53,6 +59,13 @@ if rec is not None:
         f"{'Still open from before' if refused else 'Accepted'} **{rec.title}**: {rec.fs:g} Hz, "
         f"{rec.seconds:.1f} s, 12 leads in mV." + ("" if opened else " (Another record is open now; "
                                                     "reopen the upload below.)"))
+    for warning in rec.warnings:
+        st.warning(warning, icon=":material/warning:")
+    about = [f"{k}: {rec.meta[k]}" for k in ("age", "sex") if k in rec.meta]
+    if rec.meta.get("dx"):
+        about.append(f"diagnoses in the header (SNOMED CT): {dx_text(rec.meta['dx'])}")
+    if about:
+        st.markdown("**From the file:** " + "; ".join(about))
     for note in model_input_notes(rec):
         st.caption(f"• {note}")
     cols = st.columns(4)

@@ -326,6 +326,20 @@ def test_an_upload_gets_predictions_without_labels(ptbxl_dir):
     assert "cardiologists" not in table.columns
 
 
+def test_upload_accepts_a_cinc_mat_record_and_shows_its_metadata(ptbxl_dir):
+    from ecgcore.fuzz.seeds import cinc_mat
+    stem = ptbxl_dir / "records100" / "00000" / "00001_lr"
+    files = cinc_mat([("00001_lr.hea", stem.with_suffix(".hea").read_bytes()),
+                      ("00001_lr.dat", stem.with_suffix(".dat").read_bytes())],
+                     "# Age: 56\n# Sex: Female\n# Dx: 426783006,164865005\n")
+    at = page(app(), "upload")
+    at.file_uploader[0].set_value([(n, d, "application/octet-stream") for n, d in files]).run()
+    assert not at.error, [e.value for e in at.error]
+    assert any("100 Hz, 10.0 s" in s.value for s in at.success)
+    shown = " ".join(m.value for m in at.markdown)
+    assert "426783006 sinus rhythm, 164865005 myocardial infarction" in shown and "age: 56" in shown
+
+
 def test_upload_accepts_a_wfdb_pair_at_its_header_rate(ptbxl_dir, tmp_path):
     import wfdb
     from ecgcore.ptbxl import load_record

@@ -202,6 +202,15 @@ def _csv_edit(x, row, col, cell):
     return [("e.csv", "\n".join(lines).encode())]
 
 
+def _semicolon_edit(x, row, col, cell):
+    """A ';' CSV with decimal points and one cell replaced (a decimal comma among points)."""
+    lines = csv(x, sep=";").decode().splitlines()
+    cells = lines[row].split(";")
+    cells[col] = cell
+    lines[row] = ";".join(cells)
+    return [("e.csv", "\n".join(lines).encode())]
+
+
 class Evil:
     """Unpickling this creates a folder: proves whether a pickle was ever loaded."""
     marker = ""
@@ -214,8 +223,9 @@ BAD = {
     # leads
     "missing lead": (lambda r: ([("e.csv", csv(np.delete(r["x"], 8, 1), np.delete(FILE_NAMES, 8)))], 100),
                      r"missing lead V3\."),
-    "extra lead": (lambda r: ([("e.csv", csv(np.c_[r["x"], r["x"][:, :1]], FILE_NAMES + ["V4R"]))], 100),
-                   "extra lead V4R"),
+    "extra lead, one missing": (lambda r: ([("e.csv", csv(np.c_[r["x"][:, 1:], r["x"][:, :1]],
+                                                          FILE_NAMES[1:] + ["V4R"]))], 100),
+                                "extra lead V4R .*set aside only when all 12 are present.*missing lead I"),
     "unknown lead": (lambda r: ([("e.csv", csv(r["x"], FILE_NAMES[:8] + ["foo"] + FILE_NAMES[9:]))], 100),
                      "unknown lead name 'foo'; missing lead V3"),
     "duplicated lead": (lambda r: (pair(r, _set_line(r["hea"], 10, 8, "V3")), None),
@@ -227,7 +237,10 @@ BAD = {
                 r"lead V2 has 50 missing/non-finite samples \(longest run 50 from 1.00 s\)"),
     "inf cell": (lambda r: (_csv_edit(r["x"], 5, 2, "inf"), 100), "lead II has 1 missing/non-finite"),
     "wfdb nan run": (lambda r: (pair(r, *_wfdb_invalid(r)), None), "lead I has 30 missing/non-finite"),
-    "flat lead": (lambda r: ([("e.npy", npy(_with(r["x"], 10, 0.0)))], 100), "lead V5 is a flat line"),
+    "flat lead": (lambda r: ([("e.npy", npy(_with(r["x"], 10, 0.004 * np.sin(np.arange(1000)))))], 100),
+                  "lead V5 is a flat line"),
+    "every lead constant": (lambda r: ([("e.npy", npy(np.zeros_like(r["x"])))], 100),
+                            "every lead is constant"),
     "flat stretch": (lambda r: ([("e.npy", npy(_flat_run(r["x"])))], 100),
                      r"lead V1 is flat \(constant\) for 3.00 s from 2.00 s"),
     "uV as mV": (lambda r: ([("e.npy", npy(r["x"] * 1000))], 100), "suggest microvolts.*divide by 1000"),
@@ -258,7 +271,7 @@ BAD = {
     "hea without dat": (lambda r: (pair(r)[:1], None), "without its .dat"),
     "dat without hea": (lambda r: (pair(r)[1:], None), "without its .hea"),
     "hea names other dat": (lambda r: (pair(r, dat_name="other.dat"), None),
-                            "names '00001_lr.dat' but the uploaded .dat is 'other.dat'"),
+                            "names '00001_lr.dat' but the uploaded signal file is 'other.dat'"),
     "hea points elsewhere": (lambda r: (pair(r, r["hea"].replace(b"00001_lr.dat", b"../../x.dat")), None),
                              "points to '../../x.dat'"),
     "record name is a path": (lambda r: (pair(r, b"../x" + r["hea"][8:]), None),
@@ -293,8 +306,8 @@ BAD = {
     "csv blank line": (lambda r: (_csv_edit(r["x"], 4, 12, "1\n"), 100), "line 6 is empty"),
     "csv text cell": (lambda r: (_csv_edit(r["x"], 7, 8, "abc"), 100),
                      "line 8, column 'V2': 'abc' is not a number"),
-    "csv decimal comma": (lambda r: ([("e.csv", csv(r["x"], sep=";").replace(b".", b","))], 100),
-                          "use '.' as the decimal point"),
+    "csv one decimal comma": (lambda r: (_semicolon_edit(r["x"], 5, 3, "1,5"), 100),
+                              r"line 6, column 'III': '1,5' is not a number \(use '.' as the decimal"),
     "npy pickle": (lambda r: ([("e.npy", pickle.dumps(r["x"]))], 100), "pickle"),
     "npy object": (lambda r: ([("e.npy", npy(np.array([r["x"], 1], dtype=object),
                                              allow_pickle=True))], 100),

@@ -47,3 +47,23 @@ def test_signal_lines_are_checked_together(header, edit, message):
 def test_accepted_signals_give_format_and_sample_count(header):
     out = check_wfdb_signals("rec.hea", "00001_lr.dat", parse_header("rec.hea", header)["signals"])
     assert out[0] == "16"
+
+
+@pytest.mark.parametrize("token, outcome", [
+    ("E00009.mat", "E00009"), ("A0001.hea", "A0001"), ("rec_1-a", "rec_1-a"),
+    ("rec/2", "declares a multi-segment record"), ("../x", "is a path, not a plain WFDB record name"),
+    ("a.b.c", "is not a plain WFDB record name"),
+])
+def test_record_line_names(header, token, outcome):
+    edited = token.encode() + header[header.index(b" "):]
+    if " " in outcome:
+        with pytest.raises(UploadError, match=outcome):
+            parse_header("rec.hea", edited)
+    else:
+        h = parse_header("rec.hea", edited)
+        assert h["record"] == outcome and (h["notes"] == []) == (token == outcome)
+
+
+def test_comments_are_kept(header):
+    h = parse_header("rec.hea", header + b"# Age: 50\n#Sex: F\n")
+    assert h["comments"] == ["Age: 50", "Sex: F"]

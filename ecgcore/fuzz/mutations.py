@@ -103,7 +103,7 @@ def m_swap_pair(rng, case, seeds):
     """A mismatched WFDB pair: this header with another seed's .dat (same name)."""
     other = rng.choice([s for s in seeds if s.kind == "wfdb"])
     i, j = _pick(rng, case, "dat"), _pick(rng, other, "dat")
-    return case if i is None else _set(case, i, other.files[j][1])
+    return case if i is None or j is None else _set(case, i, other.files[j][1])
 
 
 def _text_edit(rng, case, ext, edit):

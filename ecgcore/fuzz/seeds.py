@@ -1,5 +1,5 @@
-"""Fuzz seeds: valid uploads (WFDB in several formats, CSV, NPY) made from real PTB-XL records,
-and the hostile values the mutations draw from."""
+"""Fuzz seeds: valid uploads (WFDB in several formats and as CinC .mat, CSV, NPY) made from real
+PTB-XL records, and the hostile values the mutations draw from."""
 from __future__ import annotations
 
 import io
@@ -73,6 +73,23 @@ def _refmt16(files: list[tuple[str, bytes]], fmt: str) -> list[tuple[str, bytes]
     return [(hn, hea), (dn, out.tobytes())]
 
 
+def cinc_mat(files: list[tuple[str, bytes]], comments: str = "# Age: 56\n# Sex: Female\n"
+             "# Dx: 426783006\n") -> list[tuple[str, bytes]]:
+    """A format-16 WFDB pair rewritten in the PhysioNet/CinC Challenge form: NAME.hea whose signal
+    lines name NAME.mat in format 16x1+24, and NAME.mat holding the int16 array 'val' (signals x
+    samples) as a MATLAB v4 file (24-byte header, then the same frames as the .dat)."""
+    import scipy.io
+    (hn, hea), (dn, dat) = files
+    stem = hn.rpartition(".")[0]
+    text = hea.decode()
+    n_sig = int(text.split()[1])
+    val = np.frombuffer(dat, "<i2").reshape(-1, n_sig).T
+    buf = io.BytesIO()
+    scipy.io.savemat(buf, {"val": val}, format="4")
+    text = re.sub(rf"(?m)^{re.escape(dn)} 16 ", f"{stem}.mat 16x1+24 ", text)
+    return [(hn, (text.rstrip("\n") + "\n" + comments).encode()), (f"{stem}.mat", buf.getvalue())]
+
+
 def load_seeds(n_records: int = 2) -> list[Case]:
     """Valid uploads made from real PTB-XL records (needs PTBXL_DIR)."""
     from ..ptbxl import load_index, load_record
@@ -94,6 +111,7 @@ def load_seeds(n_records: int = 2) -> list[Case]:
         x = load_record(int(ecg_id), fs=100).signal
         seeds += [Case(_wrsamp_pair(x, 100, f), None, f"wfdb{f}@100", x) for f in ("212", "80", "24")]
         seeds += [Case(_refmt16(lr_raw, f), None, f"wfdb{f}@100", x) for f in ("61", "160")]
+        seeds += [Case(cinc_mat(lr_raw), None, "wfdb-mat@100", x)]
     return seeds
 
 
