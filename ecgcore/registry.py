@@ -82,16 +82,18 @@ def read_sums(weights_dir: Path) -> dict[str, str]:
 
 
 def write_sums(weights_dir: Path = WEIGHTS_DIR) -> None:
-    """Rewrite weights/SHA256SUMS over every .pt file there (run by train/fusion commands)."""
-    lines = [f"{sha256(p)}  {p.name}" for p in sorted(weights_dir.glob("*.pt"))]
+    """Rewrite weights/SHA256SUMS over every .pt and .npz file there (run by train/fusion commands)."""
+    files = sorted([*weights_dir.glob("*.pt"), *weights_dir.glob("*.npz")])
+    lines = [f"{sha256(p)}  {p.name}" for p in files]
     (weights_dir / "SHA256SUMS").write_text("\n".join(lines) + "\n")
 
 
 def verify(path: Path) -> None:
     """Raise WeightsError unless `path` exists and its SHA-256 matches weights/SHA256SUMS."""
     if not path.is_file():
-        how = ("python -m ecgcore.fusion fit" if path.stem == "fused"
-               else f"python -m ecgcore.train {path.stem}")
+        how = {"fused": "python -m ecgcore.fusion fit",
+               "shap_background": "python -m ecgcore.explain.shap_attr"}.get(path.stem,
+                                                                             f"python -m ecgcore.train {path.stem}")
         raise WeightsError(f"weights file {path.name} not found in {path.parent}; make it with `{how}`")
     expected = read_sums(path.parent).get(path.name)
     if expected is None:

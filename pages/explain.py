@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from ecgcore.registry import WeightsError
 from ecgcore import plots
 from ecgcore.record import CLASS_NAMES, CLASSES, LEADS, MODEL_FS
 
@@ -39,13 +40,9 @@ if st.session_state.pop("expl_go", False):
             s.update(label=f"{method.upper()} could not run", state="error")
             st.error(str(err))
             st.stop()
-        except FileNotFoundError as err:      # SHAP's background: PTB-XL training records (not in the demo set)
+        except (FileNotFoundError, WeightsError) as err:     # a weights file or SHAP's background pool
             s.update(label=f"{method.upper()} could not run", state="error")
-            st.error("Explanations of a network need PTB-XL's training records (SHAP's background, also "
-                     "used for LIME's agreement check)"
-                     + (", which the demo set does not include. Get PTB-XL with `python -m ecgcore.download` "
-                        "or set PTBXL_DIR; LIME on the fused model works here." if ui.data_status()["demo"]
-                        else f": {err}"))
+            st.error(f"The explanation needs a file that could not be used: {err}")
             st.stop()
         s.update(label=f"{method.upper()} for {CLASSES[class_index]} done in {expl.seconds:.1f} s "
                        f"(+ {expl.trust.get('seconds', 0):.1f} s for trust measures)", state="complete",

@@ -158,13 +158,13 @@ def _have_weights() -> bool:
 
 
 @pytest.mark.skipif(not _have_weights(), reason="needs trained weights")
-def test_in_the_demo_a_network_explanation_says_what_it_lacks(tmp_path, monkeypatch, idx):
-    """SHAP's background is drawn from PTB-XL's training folds, which the demo does not ship: the
-    Explain page says so instead of failing."""
+def test_in_the_demo_a_network_explanation_runs(tmp_path, monkeypatch, idx):
+    """SHAP's background comes from the pool shipped in weights/, so a network's explanation runs on
+    the demo set although it holds almost no training-fold records."""
     from streamlit.testing.v1 import AppTest
     monkeypatch.delenv("PTBXL_DIR", raising=False)
     monkeypatch.setattr(ptbxl, "DEFAULT_DIR", tmp_path / "absent")
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=180)
     at.query_params["ecg_id"] = str(int(idx.index[idx["fold"] == 10][0]))
     at.run()
     at.switch_page("pages/explain.py").run()
@@ -172,5 +172,5 @@ def test_in_the_demo_a_network_explanation_says_what_it_lacks(tmp_path, monkeypa
     at.radio(key="expl_method").set_value("shap").run()
     at.button(key="expl_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("demo set does not include" in e.value and "python -m ecgcore.download" in e.value
-               for e in at.error), [e.value for e in at.error]
+    assert not at.error, [e.value for e in at.error]
+    assert any(c.proto.spec for c in at.get("plotly_chart"))

@@ -2,7 +2,9 @@
 
 The explained output is the calibrated probability of one class, sigmoid(logit / T), so SHAP
 and LIME speak the same unit. The background is a fixed draw of training-fold records
-(folds 1-8, never fold 10): `background_signals(n, seed)`. Explainers are built on a deep
+(folds 1-8, never fold 10): `background_signals(n, seed)` draws n of the 64 records shipped in
+`weights/shap_background.npz` (made by `python -m ecgcore.explain.shap_attr --data DIR`, listed in
+SHA256SUMS), so explanations are the same with any PTB-XL folder, the demo set or none at all. Explainers are built on a deep
 copy of the network (models are shared between app sessions and DeepExplainer leaves hooks on
 the module it gets; one copy per network, shared by its classes), cached per (network, class,
 background), and run under one lock (they
@@ -15,16 +17,20 @@ import copy
 import functools
 import threading
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..ptbxl import TRAIN_FOLDS, load_index, load_record, ptbxl_dir, split_ids
+from ..ptbxl import TRAIN_FOLDS, load_index, load_record, split_ids
 from ..record import model_input
+from ..registry import WEIGHTS_DIR, verify, write_sums
 from ..views import compute_view
 
 BACKGROUND_SIZE = 32
+POOL_SIZE = 64
+BACKGROUND_FILE = WEIGHTS_DIR / "shap_background.npz"
 
 
 class ClassProbability(nn.Module):
@@ -39,36 +45,60 @@ class ClassProbability(nn.Module):
         return self.sigmoid(self.net(x)[:, self.k:self.k + 1] * self.slope + self.intercept)
 
 
-def background_ids(n: int = BACKGROUND_SIZE, seed: int = 0, root: str | None = None) -> np.ndarray:
-    """(n,) sorted ecg_ids drawn with `seed` from the training folds (1-8) that have signals."""
-    ids = split_ids(load_index(root), TRAIN_FOLDS, fs=100)
-    if len(ids) < n:
-        raise ValueError(f"only {len(ids)} training records under {root}; need {n} for a background")
-    return np.sort(np.random.default_rng(seed).choice(ids, n, replace=False))
+def make_background_pool(data: str | None = None, path: Path = BACKGROUND_FILE, seed: int = 0) -> Path:
+    """Draw POOL_SIZE training-fold records (folds 1-8) of the PTB-XL folder `data` with `seed`
+    and write their model inputs, in integer microvolts (PTB-XL's own resolution), to `path`."""
+    ids = split_ids(load_index(data), TRAIN_FOLDS, fs=100)
+    if len(ids) < POOL_SIZE:
+        raise ValueError(f"only {len(ids)} training records in {data}; need {POOL_SIZE} for the SHAP pool")
+    ids = np.sort(np.random.default_rng(seed).choice(ids, POOL_SIZE, replace=False))
+    x = np.stack([model_input(load_record(int(i), 100, data)) for i in ids])
+    uv = np.round(x * 1000)
+    if np.abs(uv).max() > np.iinfo(np.int16).max:
+        raise ValueError(f"a pool record exceeds +-32.7 mV ({np.abs(x).max():.1f} mV); draw with another --seed")
+    np.savez_compressed(path, ids=ids, signals_uv=uv.astype(np.int16),
+                        source=np.array(f"PTB-XL folds 1-8, {POOL_SIZE} records drawn with seed {seed}"))
+    write_sums(path.parent)
+    return path
 
 
-@functools.lru_cache(maxsize=4)
-def _background_signals(root: str, n: int, seed: int) -> np.ndarray:
-    x = np.stack([model_input(load_record(int(i), 100, root)) for i in background_ids(n, seed, root)])
+@functools.lru_cache(maxsize=2)
+def _pool(path: str) -> tuple[np.ndarray, np.ndarray]:
+    verify(Path(path))                                   # listed in SHA256SUMS, hash matches
+    with np.load(path, allow_pickle=False) as z:
+        x = (z["signals_uv"] / 1000.0).astype(np.float32)
+        ids = z["ids"].astype(np.int64)
     x.setflags(write=False)
-    return x
+    return ids, x
+
+
+def _draw(n: int, seed: int) -> np.ndarray:
+    ids, _ = _pool(str(BACKGROUND_FILE))
+    if not 0 < n <= len(ids):
+        raise ValueError(f"a SHAP background of {n} records was asked for; the shipped pool holds {len(ids)}")
+    return np.sort(np.random.default_rng(seed).choice(len(ids), n, replace=False))
+
+
+def background_ids(n: int = BACKGROUND_SIZE, seed: int = 0) -> np.ndarray:
+    """(n,) sorted ecg_ids drawn with `seed` from the shipped pool of training-fold records."""
+    return _pool(str(BACKGROUND_FILE))[0][_draw(n, seed)]
 
 
 def background_signals(n: int = BACKGROUND_SIZE, seed: int = 0) -> np.ndarray:
-    """(n, 1000, 12) mV: the records of `background_ids(n, seed)` (cached per PTB-XL folder)."""
-    return _background_signals(str(ptbxl_dir()), n, seed)
+    """(n, 1000, 12) float32 mV at 100 Hz: the model inputs of `background_ids(n, seed)`."""
+    return _pool(str(BACKGROUND_FILE))[1][_draw(n, seed)]
 
 
 @functools.lru_cache(maxsize=8)
-def _background_values(root: str, view: str, n: int, seed: int) -> np.ndarray:
-    values = compute_view(view, _background_signals(root, n, seed)).values
+def _background_values(view: str, n: int, seed: int) -> np.ndarray:
+    values = compute_view(view, background_signals(n, seed)).values
     values.setflags(write=False)
     return values
 
 
 def background_values(view: str, n: int = BACKGROUND_SIZE, seed: int = 0) -> np.ndarray:
     """(n, 12, ...) view values of `background_signals(n, seed)` (cached)."""
-    return _background_values(str(ptbxl_dir()), view, n, seed)
+    return _background_values(view, n, seed)
 
 
 @functools.lru_cache(maxsize=8)
@@ -162,3 +192,18 @@ def shap_attributions(net: nn.Module, values: np.ndarray, view: str, class_index
             phi = _run(_explainer(*args, kind), kind, x, nsamples, seed)
     phi = np.asarray(phi[0] if isinstance(phi, list) else phi)       # (1, 12, ..., 1)
     return phi.reshape(values.shape).astype(np.float32), kind
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m ecgcore.explain.shap_attr",
+                                     description="Write weights/shap_background.npz from a PTB-XL folder's folds 1-8.")
+    parser.add_argument("--data", default=None, help="PTB-XL folder (default $PTBXL_DIR)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    print(f"wrote {make_background_pool(args.data, BACKGROUND_FILE, args.seed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
