@@ -143,7 +143,7 @@ def choose_uncertainty(z: np.ndarray, y: np.ndarray, repeats: int = 10, coverage
                     f"({repeats} x 5-fold)"}
 
 
-def fit(data: str | None = None, weights_dir: Path = WEIGHTS_DIR) -> Path:
+def fit(data: str | None = None, weights_dir: Path = WEIGHTS_DIR, joint_repeats: int = 10) -> Path:
     """Fit the fused model on fold 9 and write weights/fused.pt (+ refresh SHA256SUMS)."""
     from .dataset import load_split
     va = load_split("val", data)
@@ -159,7 +159,8 @@ def fit(data: str | None = None, weights_dir: Path = WEIGHTS_DIR) -> Path:
     probs["fused"] = sigmoid(apply_calibration(fused_logits, calibration))
     thresholds = choose_thresholds(probs["fused"], va["y"])
     uncertainty = choose_uncertainty(z, va["y"])
-    joint = compare_joint(z, np.concatenate([m.embeddings(va["x"]) for m in comps.values()], axis=1), va["y"])
+    joint = compare_joint(z, np.concatenate([m.embeddings(va["x"]) for m in comps.values()], axis=1), va["y"],
+                          repeats=joint_repeats)
     if joint["shipped"]:
         joint["verdict"] = "joint model is better on fold 9, but this version ships only the late fusion"
         print(f"WARNING: {joint['verdict']}: {joint}")
@@ -194,8 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["fit"])
     parser.add_argument("--data", default=None, help="PTB-XL folder (default $PTBXL_DIR)")
     parser.add_argument("--weights", type=Path, default=WEIGHTS_DIR)
+    parser.add_argument("--joint-repeats", type=int, default=10,
+                        help="repeats of the 5-fold cross-fitting of the joint-model comparison (slow on 2k records)")
     args = parser.parse_args(argv)
-    fit(args.data, args.weights)
+    fit(args.data, args.weights, args.joint_repeats)
     return 0
 
 
