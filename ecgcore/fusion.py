@@ -159,9 +159,12 @@ def fit(data: str | None = None, weights_dir: Path = WEIGHTS_DIR, joint_repeats:
     probs["fused"] = sigmoid(apply_calibration(fused_logits, calibration))
     thresholds = choose_thresholds(probs["fused"], va["y"])
     uncertainty = choose_uncertainty(z, va["y"])
-    joint = compare_joint(z, np.concatenate([m.embeddings(va["x"]) for m in comps.values()], axis=1), va["y"],
-                          repeats=joint_repeats)
-    if joint["shipped"]:
+    if joint_repeats < 1:
+        joint = "joint-model comparison not run (--joint-repeats 0): only the late fusion was fitted"
+    else:
+        joint = compare_joint(z, np.concatenate([m.embeddings(va["x"]) for m in comps.values()], axis=1),
+                              va["y"], repeats=joint_repeats)
+    if isinstance(joint, dict) and joint["shipped"]:
         joint["verdict"] = "joint model is better on fold 9, but this version ships only the late fusion"
         print(f"WARNING: {joint['verdict']}: {joint}")
     cut = float(np.quantile(uncertainty_score(probs, thresholds, uncertainty["kind"]), 0.9))

@@ -46,7 +46,7 @@ def test_full_recipe_runs_end_to_end_on_a_slice(ptbxl_dir, tmp_path):
         ck = load_model(name, out).ckpt                         # hash-checked against out/SHA256SUMS
         assert ck["train"]["n_train"] == 240 and ck["train"]["n_val"] == 100
         assert ck["train"]["command"].startswith(f"python -m ecgcore.train {name} --data {data}")
-    assert fusion.main(["fit", "--data", str(data), "--weights", str(out)]) == 0
+    assert fusion.main(["fit", "--data", str(data), "--weights", str(out), "--joint-repeats", "1"]) == 0
     assert evaluate.main(["--data", str(data), "--weights", str(out)]) == 0
     for name in list(REGISTRY) + ["fused"]:
         card = json.loads((out / f"{name}.json").read_text())
