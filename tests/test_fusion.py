@@ -53,7 +53,7 @@ def test_fused_card_reports_honestly():
     assert t["macro_auc_ci95"][0] <= t["macro_auc"] <= t["macro_auc_ci95"][1]
     d = card["fused_minus_best_fold10"]                                     # the paired CI behind the verdict
     assert d["ci95"][0] <= d["difference"] <= d["ci95"][1] and d["best_single"] in card["components"]
-    assert "fusion" in card["fusion_verdict"]
+    assert "best single model" in card["fusion_verdict"] and d["best_single"] in card["fusion_verdict"]
     curve = card["risk_coverage_fold10"]["curve"]
     assert curve[0]["coverage"] == 1.0 and any(r["coverage"] == 0.9 for r in curve)
 
