@@ -64,7 +64,7 @@ def sidebar_data() -> None:
     if status["missing"]:
         st.sidebar.warning(f"No PTB-XL folder at `{status['root']}` (missing "
                            f"{', '.join(status['missing'])}). Two ways on: download it with "
-                           "`python -m ecgcore.download` (or set PTBXL_DIR), or upload an ECG on "
+                           "`python -m ecgcore.io.download` (or set PTBXL_DIR), or upload an ECG on "
                            "**Upload**." + (" Or unset PTBXL_DIR to open the demo set shipped in "
                                             "`demo/ptb-xl`." if status["env"] else ""))
     else:

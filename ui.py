@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ecgcore import ptbxl
-from ecgcore.record import CLASSES, Record
+from ecgcore.io import ptbxl
+from ecgcore.signal.record import CLASSES, Record
 
 MODEL_ORDER = ("signal", "spectrum", "scalogram", "fused")
 QUALITY_FLAGS = ptbxl.QUALITY_COLUMNS
@@ -92,8 +92,8 @@ def _index(root: str) -> pd.DataFrame:
 
 def data_root() -> tuple[Path, bool]:
     """(PTB-XL folder the app reads, whether it is the demo set): $PTBXL_DIR, else data/ptb-xl, else
-    the demo set shipped in demo/ptb-xl (`ecgcore.demo.app_data_dir`; only the app falls back to it)."""
-    from ecgcore.demo import app_data_dir
+    the demo set shipped in demo/ptb-xl (`ecgcore.io.demo.app_data_dir`; only the app falls back to it)."""
+    from ecgcore.io.demo import app_data_dir
     return app_data_dir()
 
 
@@ -115,7 +115,7 @@ def demo_message(status: dict) -> str:
     return (f"**Demo set: {n} real PTB-XL records** shipped with the app in `demo/ptb-xl`, a small demo "
             "subset (mostly the held-out test fold 10), "
             f"{'which PTBXL_DIR names' if status['env'] else 'opened because no PTB-XL folder is configured'}. "
-            "For the full dataset (21,799 records): `python -m ecgcore.download`, or set PTBXL_DIR to a "
+            "For the full dataset (21,799 records): `python -m ecgcore.io.download`, or set PTBXL_DIR to a "
             "PTB-XL folder.")
 
 
@@ -236,7 +236,7 @@ TORCH_THREADS = 1   # per server process: one user's explanation must not starve
 def _model(name: str, wdir: str | None):
     import torch                      # imported here, not at start-up: the first page opens ~2 s sooner
     torch.set_num_threads(TORCH_THREADS)
-    from ecgcore import registry
+    from ecgcore.models import registry
     model = registry.load_model(name, wdir)
     if getattr(model, "net", None) is not None:      # SHAP's one-off costs, paid before anyone waits
         threading.Thread(target=_warm_up, args=(model,), name=f"shap-warm-up-{name}", daemon=True).start()
@@ -255,7 +255,7 @@ def _warm_up(model) -> None:
 
 def models() -> tuple[dict, dict[str, str]]:
     """({name: model} that loaded, {name: why not}) over signal, spectrum, scalogram, fused."""
-    from ecgcore.registry import WeightsError
+    from ecgcore.models.registry import WeightsError
     loaded, errors = {}, {}
     wdir = weights_dir()
     for name in MODEL_ORDER:
@@ -283,9 +283,9 @@ def require_models() -> dict:
 # ---------------------------------------------------------------- computed results (cached on plain ids)
 @st.cache_data(max_entries=256, show_spinner=False)
 def assessment(key: str, wdir: str | None, names: tuple[str, ...], _record: Record, _models: dict):
-    """ecgcore.predict.assess for one record, keyed on the record id and the model names."""
+    """ecgcore.models.predict.assess for one record, keyed on the record id and the model names."""
     from ecgcore.memory import trim_heap
-    from ecgcore.predict import assess
+    from ecgcore.models.predict import assess
     result = assess(_record, _models)
     trim_heap()                 # give this thread's freed scalogram batches back (~3 ms)
     return result
@@ -302,7 +302,7 @@ def explanation(key: str, wdir: str | None, model_name: str, method: str, class_
     """ecgcore.explain.explain on the record's model input (seed 0), keyed on plain ids;
     waits for EXPLAIN_SLOT."""
     from ecgcore.explain import explain
-    from ecgcore.record import model_input
+    from ecgcore.signal.record import model_input
     with EXPLAIN_SLOT:
         return explain(_model, model_input(_record), method, class_index, seed=0)
 
@@ -310,22 +310,22 @@ def explanation(key: str, wdir: str | None, model_name: str, method: str, class_
 @st.cache_data(max_entries=32, show_spinner=False)
 def view_of(key: str, view: str, _record: Record):
     """A view ('spectrum', 'scalogram', 'signal') of the record's model input (1, 12, ...)."""
-    from ecgcore.record import model_input
-    from ecgcore.views import compute_view
+    from ecgcore.signal.record import model_input
+    from ecgcore.signal.views import compute_view
     return compute_view(view, model_input(_record))
 
 
-# ---------------------------------------------------------------- model cards (tables: ecgcore.tables)
+# ---------------------------------------------------------------- model cards (tables: ecgcore.plot.tables)
 @st.cache_data(show_spinner=False)
 def card(name: str, wdir: str | None) -> dict:
-    from ecgcore.cards import load_card
+    from ecgcore.models.cards import load_card
     return load_card(name, wdir)
 
 
 def model_summary(rec: Record) -> None:
     """One line under a page title: the fused calls and the status for `rec` (or what is missing)."""
     with st.container(key="model_summary", border=True):
-        predict, missing = optional("ecgcore.predict")
+        predict, missing = optional("ecgcore.models.predict")
         if predict is None:
             st.markdown(f"{rec.title}: predictions unavailable (module {missing} is missing).")
             return

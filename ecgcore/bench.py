@@ -40,8 +40,8 @@ def row(name: str, ms: float, extra: str = "") -> dict:
 
 
 def bench_data(data: str | None, repeat: int) -> list[dict]:
-    from .ptbxl import load_index, load_record
-    from .views import scalogram_view, spectrum_view
+    from .io.ptbxl import load_index, load_record
+    from .signal.views import scalogram_view, spectrum_view
     out = []
     load_index.cache_clear()
     t0 = time.perf_counter()
@@ -60,15 +60,15 @@ def bench_data(data: str | None, repeat: int) -> list[dict]:
 
 
 def bench_models(data: str | None, repeat: int) -> tuple[list[dict], dict, np.ndarray]:
-    from .predict import assess
-    from .ptbxl import load_index, load_record
-    from .registry import available, load_model
+    from .models.predict import assess
+    from .io.ptbxl import load_index, load_record
+    from .models.registry import available, load_model
     out, models = [], {}
     for name in available():
         models[name] = load_model(name)
     index = load_index(data)
     rec = load_record(int(index.index[index["has_100"] & (index["fold"] == 10)][0]), 100, data)
-    from .record import model_input
+    from .signal.record import model_input
     x1 = model_input(rec)[None]
     xb = np.repeat(x1, 64, axis=0)
     for name, m in models.items():

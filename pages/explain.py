@@ -4,9 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from ecgcore.registry import WeightsError
-from ecgcore import plots
-from ecgcore.record import CLASS_NAMES, CLASSES, LEADS, MODEL_FS
+from ecgcore.models.registry import WeightsError
+from ecgcore.plot import plots
+from ecgcore.signal.record import CLASS_NAMES, CLASSES, LEADS, MODEL_FS
 
 ui.ensure_frame()
 st.title("Explain")

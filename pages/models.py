@@ -4,11 +4,11 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from ecgcore import plots, tables
+from ecgcore.plot import plots, tables
 
 ui.ensure_frame()
 st.title("Model cards")
-cards_mod = ui.require_module("ecgcore.cards", "Model cards")
+cards_mod = ui.require_module("ecgcore.models.cards", "Model cards")
 
 cards, absent = {}, {}
 for name in ui.MODEL_ORDER:
@@ -85,5 +85,5 @@ for col, (name, c) in zip(st.columns(len(cards)), cards.items()):
                 st.caption(f"Joint model over the networks' embeddings, cross-fitted on fold 9: macro AUC "
                            f"{joint['joint_oof_macro_auc']:.3f} vs {joint['late_fusion_oof_macro_auc']:.3f} "
                            f"for the late fusion. {joint['verdict']}.")
-            st.code("python -m ecgcore.fusion fit", language="bash", wrap_lines=True)
+            st.code("python -m ecgcore.models.fusion fit", language="bash", wrap_lines=True)
 st.markdown(cards_mod.RETRAIN)

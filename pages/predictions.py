@@ -4,14 +4,14 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from ecgcore import tables
+from ecgcore.plot import tables
 
 ui.ensure_frame()
 st.title("Predictions")
 rec = ui.require_record()
 if rec is None:
     st.stop()
-ui.require_module("ecgcore.predict", "Predictions")
+ui.require_module("ecgcore.models.predict", "Predictions")
 loaded = ui.require_models()
 
 a = ui.assessment(ui.current_key(), ui.weights_dir(), tuple(loaded), rec, loaded)

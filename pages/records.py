@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from ecgcore import tables
+from ecgcore.plot import tables
 
 ui.ensure_frame()
 st.title("Records")
@@ -12,7 +12,7 @@ idx = ui.index()
 if idx is None:
     status = ui.data_status()
     st.info(f"No PTB-XL folder at `{status['root']}` (missing {', '.join(status['missing'])}), so "
-            "there are no records to browse. Either download PTB-XL with `python -m ecgcore.download` "
+            "there are no records to browse. Either download PTB-XL with `python -m ecgcore.io.download` "
             "(or set PTBXL_DIR to a copy), or upload an ECG of your own on **Upload**.")
     st.page_link("pages/upload.py", label="Upload an ECG", icon=":material/upload_file:")
     st.stop()

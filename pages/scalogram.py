@@ -4,8 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from ecgcore import plots
-from ecgcore.record import LEADS, MODEL_FS
+from ecgcore.plot import plots
+from ecgcore.signal.record import LEADS, MODEL_FS
 
 ui.ensure_frame()
 st.title("Scalogram")
@@ -21,7 +21,7 @@ fig = plots.scalogram_figure(view.values[0, k], view.axes["frequency"], view.axe
                              signal.values[0, k], MODEL_FS, lead)
 st.plotly_chart(fig, key="scalogram", config={"displaylogo": False})
 f = view.axes["frequency"]
-st.caption(f"`ecgcore.views.scalogram_view(model_input(record))`: complex Morlet CWT magnitude, "
+st.caption(f"`ecgcore.signal.views.scalogram_view(model_input(record))`: complex Morlet CWT magnitude, "
            f"{len(f)} scales log-spaced {f.max():g} to {f.min():g} Hz, every 4th sample (0.04 s). "
            f"The white line is lead {lead} (mV, right axis) as the model reads it (100 Hz). "
            "This is the scalogram model's own input.")

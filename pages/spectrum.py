@@ -4,8 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from ecgcore import plots
-from ecgcore.record import LEADS
+from ecgcore.plot import plots
+from ecgcore.signal.record import LEADS
 
 ui.ensure_frame()
 st.title("Spectrum")
@@ -22,7 +22,7 @@ if not leads:
     st.stop()
 fig = plots.spectrum_figure(view.values[0], view.axes["frequency"], leads, log=log)
 st.plotly_chart(fig, key="spectrum", config={"displaylogo": False})
-st.caption("`ecgcore.views.spectrum_view(model_input(record))`: the record at 100 Hz, 10 s, each lead "
+st.caption("`ecgcore.signal.views.spectrum_view(model_input(record))`: the record at 100 Hz, 10 s, each lead "
            "mean-removed and Hann-windowed; magnitude scaled so a sine of A mV reads A. 0-45 Hz, "
            f"{view.values.shape[-1]} bins of {view.axes['frequency'][1]:.2f} Hz. This is the spectrum "
            "model's own input.")

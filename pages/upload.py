@@ -1,6 +1,6 @@
 """Upload: an ECG of one's own (WFDB .hea + .dat/.mat, CSV, or .npy + sampling rate).
 
-The reading and every refusal come from ecgcore.readers; an accepted upload becomes the current
+The reading and every refusal come from ecgcore.io.readers; an accepted upload becomes the current
 record for every page (without cardiologists' labels) and lives in this session only.
 """
 from __future__ import annotations
@@ -8,12 +8,12 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from ecgcore.record import model_input_notes
-from ecgcore.snomed import dx_text
+from ecgcore.signal.record import model_input_notes
+from ecgcore.io.snomed import dx_text
 
 ui.ensure_frame()
 st.title("Upload an ECG")
-readers = ui.require_module("ecgcore.readers", "Uploads")
+readers = ui.require_module("ecgcore.io.readers", "Uploads")
 
 st.markdown(
     "Formats (the file stays in this browser session only; nothing is stored on the server):\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from ecgcore import plots
+from ecgcore.plot import plots
 
 LAYOUTS = {"3x4": "3 x 4 + lead II rhythm strip", "12x1": "12 leads x 10 s"}
 

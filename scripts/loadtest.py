@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--explain-every", type=int, default=3, help="an explanation every N switches (0: none)")
     parser.add_argument("--url", default=None, help="an already running dashboard (RSS then not measured)")
     args = parser.parse_args(argv)
-    from ecgcore.ptbxl import load_index
+    from ecgcore.io.ptbxl import load_index
     index = load_index()
     ids = index.index[index["has_100"]].tolist()
     t0 = time.monotonic()

@@ -4,7 +4,7 @@
     python scripts/make_demo.py --source DIR --out DIR
     python scripts/make_demo.py --check              # the shipped folder equals what this builds
 
-The app opens this folder when no PTB-XL folder is configured (`ecgcore.demo.app_data_dir`), so a
+The app opens this folder when no PTB-XL folder is configured (`ecgcore.io.demo.app_data_dir`), so a
 fresh clone shows real records with predictions. The folder keeps PTB-XL's official layout:
 `ptbxl_database.csv` (the chosen rows, every column, byte-identical lines), `scp_statements.csv`,
 `LICENSE.txt`, `records100/NNNNN/xxxxx_lr.{hea,dat}`, `records500/NNNNN/xxxxx_hr.{hea,dat}`, a
@@ -45,7 +45,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from ecgcore.ptbxl import CLASSES, load_index  # noqa: E402
+from ecgcore.io.ptbxl import CLASSES, load_index  # noqa: E402
 
 DEFAULT_SOURCE = REPO.parent / "shared" / "ptbxl"
 DEFAULT_OUT = REPO / "demo" / "ptb-xl"
@@ -152,7 +152,7 @@ def readme(index: pd.DataFrame, ids: list[int], at_500: list[int]) -> str:
 
 A small demo subset of **PTB-XL**, shipped so that `streamlit run app.py` on a fresh clone shows real
 ECGs. It is *not* the dataset: PTB-XL has 21,799 records. Get the full dataset with
-`python -m ecgcore.download` (into `data/ptb-xl`) or point `PTBXL_DIR` at a PTB-XL folder; the app
+`python -m ecgcore.io.download` (into `data/ptb-xl`) or point `PTBXL_DIR` at a PTB-XL folder; the app
 opens this folder only when neither exists, and no training or evaluation command ever reads it
 unless told to.
 

@@ -45,8 +45,8 @@ from ecgcore.explain.lime_attr import lime_fit, lime_masks, lime_scores, masks_p
 from ecgcore.explain.models import as_target  # noqa: E402
 from ecgcore.explain.segments import DEFAULT_OFF, off_values, segmentation  # noqa: E402
 from ecgcore.explain.trust import DELETION_RANDOM_ORDERS, DELETION_STEPS, deletion_masks, rank_agreement  # noqa: E402
-from ecgcore.ptbxl import VAL_FOLD  # noqa: E402
-from ecgcore.registry import load_model  # noqa: E402
+from ecgcore.io.ptbxl import VAL_FOLD  # noqa: E402
+from ecgcore.models.registry import load_model  # noqa: E402
 
 BEGIN, END = "<!-- select-lime-scalogram:begin -->", "<!-- select-lime-scalogram:end -->"
 # (design, samples, alpha); design in pairs | singles | occlusion

@@ -14,6 +14,6 @@ for name in signal spectrum scalogram; do
   if [ -f "$OUT/$name.pt" ] && { [ ! -f "$ck" ] || [ "$OUT/$name.pt" -nt "$ck" ]; }; then
     echo "$name: $OUT/$name.pt already written, skipping"; continue
   fi
-  python -m ecgcore.train "$name" --data "$DATA" --out "$OUT" --threads 2 --resume
+  python -m ecgcore.models.train "$name" --data "$DATA" --out "$OUT" --threads 2 --resume
 done
-python -m ecgcore.fusion fit --data "$DATA" --weights "$OUT"
+python -m ecgcore.models.fusion fit --data "$DATA" --weights "$OUT"

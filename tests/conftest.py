@@ -26,5 +26,5 @@ def ptbxl_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def index(ptbxl_dir):
-    from ecgcore.ptbxl import load_index
+    from ecgcore.io.ptbxl import load_index
     return load_index(ptbxl_dir)

@@ -33,7 +33,7 @@ PAGES = ["Records", "Upload", "Waveform", "Spectrum", "Scalogram", "Predictions"
 
 
 def have_weights() -> bool:
-    from ecgcore.registry import WEIGHTS_DIR
+    from ecgcore.models.registry import WEIGHTS_DIR
     wdir = Path(os.environ.get("ECGCORE_WEIGHTS_DIR") or WEIGHTS_DIR)
     return all((wdir / f"{n}.pt").is_file() for n in ("signal", "spectrum", "scalogram", "fused"))
 
@@ -166,7 +166,7 @@ def test_lime_and_shap_explanations_run(server, browser_page, shots):
 
 
 def csv_of(ecg_id: int) -> bytes:
-    from ecgcore.ptbxl import load_record
+    from ecgcore.io.ptbxl import load_record
     rec = load_record(ecg_id, 100)
     buf = io.StringIO()
     buf.write(",".join(rec.leads) + "\n")

@@ -54,7 +54,7 @@ def server(clone, tmp_path_factory):
 
 
 def test_a_fresh_clone_opens_the_demo_set_with_a_record_and_its_predictions(server, clone):
-    from ecgcore.ptbxl import load_index
+    from ecgcore.io.ptbxl import load_index
     demo = load_index(str(clone / "demo" / "ptb-xl"))
     first = int(demo.index[0])
     weights = all((clone / "weights" / f"{n}.pt").is_file() for n in MODELS)
@@ -72,7 +72,7 @@ def test_a_fresh_clone_opens_the_demo_set_with_a_record_and_its_predictions(serv
         notice = f"Demo set: {len(demo)} real PTB-XL records"
         side.get_by_text(notice).wait_for()
         main = page.locator("[data-testid=stMain]").text_content()
-        assert notice in main and "python -m ecgcore.download" in main and "PTBXL_DIR" in main
+        assert notice in main and "python -m ecgcore.io.download" in main and "PTBXL_DIR" in main
         assert f"{len(demo)} of {len(demo)} records with signals match" in main
 
         page.get_by_role("button", name="next ▶").click()           # a first visitor's way in

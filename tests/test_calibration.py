@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgcore.calibration import (apply_calibration, bootstrap_auc, choose_calibration, choose_thresholds, ece,
+from ecgcore.models.calibration import (apply_calibration, bootstrap_auc, choose_calibration, choose_thresholds, ece,
                                  fit_calibration, fit_platt, fit_temperature, macro_auc, sigmoid)
 
 
@@ -64,7 +64,7 @@ def test_bootstrap_ci_brackets_estimate():
 
 
 def test_ece_chance_is_the_noise_floor_of_a_calibrated_model():
-    from ecgcore.calibration import ece, ece_chance
+    from ecgcore.models.calibration import ece, ece_chance
     rng = np.random.default_rng(0)
     small, large = rng.beta(1, 3, (256, 5)), rng.beta(1, 3, (20000, 5))
     floor_small, floor_large = ece_chance(small, n=200), ece_chance(large, n=20)

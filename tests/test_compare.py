@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgcore.compare import paired_difference
+from ecgcore.models.compare import paired_difference
 
 
 def _labels(n: int = 200, seed: int = 0) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The demo set shipped in demo/ptb-xl (built by scripts/make_demo.py) and the app's fallback to it.
 
 Only the app opens the demo, when no PTB-XL folder is configured: PTBXL_DIR unset and data/ptb-xl
-absent. The tests move the default (`ecgcore.ptbxl.DEFAULT_DIR`) to a missing folder so that they do
+absent. The tests move the default (`ecgcore.io.ptbxl.DEFAULT_DIR`) to a missing folder so that they do
 not depend on whether this machine has data/ptb-xl.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecgcore import demo, ptbxl
-from ecgcore.record import CLASSES
+from ecgcore.io import demo, ptbxl
+from ecgcore.signal.record import CLASSES
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
@@ -67,7 +67,7 @@ def test_demo_carries_the_licence_the_attribution_and_its_checksums():
     assert "Creative Commons Attribution 4.0 International" in licence
     readme = (DEMO / "README.md").read_text()
     for words in ("Wagner P.", "Scientific Data 7:154 (2020)", "doi:10.13026/kfzx-aw45", "CC BY 4.0",
-                  "python -m ecgcore.download", "PTBXL_DIR", "## Selection", "scripts/make_demo.py"):
+                  "python -m ecgcore.io.download", "PTBXL_DIR", "## Selection", "scripts/make_demo.py"):
         assert words in readme, words
     sums = (DEMO / "SHA256SUMS.txt").read_text().split("\n")
     listed = {}
@@ -141,7 +141,7 @@ def test_with_no_ptbxl_folder_the_records_page_lists_the_demo_and_says_so(tmp_pa
     for where in (at.info, at.sidebar.info):
         words = "\n".join(i.value for i in where)
         assert f"Demo set: {n} real PTB-XL records" in words and "demo subset" in words
-        assert "python -m ecgcore.download" in words and "PTBXL_DIR" in words
+        assert "python -m ecgcore.io.download" in words and "PTBXL_DIR" in words
     assert f"**{n:,}** of {n:,} records with signals match." in "\n".join(m.value for m in at.markdown)
     assert not at.sidebar.warning                                   # not "no PTB-XL folder"
     at.sidebar.button(key="next_record").click().run()              # opens the first demo record
@@ -152,7 +152,7 @@ def test_with_no_ptbxl_folder_the_records_page_lists_the_demo_and_says_so(tmp_pa
 
 def _have_weights() -> bool:
     import os
-    from ecgcore.registry import WEIGHTS_DIR
+    from ecgcore.models.registry import WEIGHTS_DIR
     wdir = Path(os.environ.get("ECGCORE_WEIGHTS_DIR") or WEIGHTS_DIR)
     return all((wdir / f"{n}.pt").is_file() for n in ("signal", "spectrum", "scalogram", "fused"))
 

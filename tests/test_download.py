@@ -1,4 +1,4 @@
-"""`ecgcore.download` against a small PTB-XL tree served by http.server on 127.0.0.1.
+"""`ecgcore.io.download` against a small PTB-XL tree served by http.server on 127.0.0.1.
 
 The tree holds real bytes copied from the shared PTB-XL folder into tmp_path (3 records at
 100 and 500 Hz, the two metadata CSVs cut to 5 rows, LICENSE.txt) and a SHA256SUMS.txt
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgcore.download import (CHECKSUMS, download, main, parse_checksums, select_files)
-from ecgcore.ptbxl import load_index, load_record
+from ecgcore.io.download import (CHECKSUMS, download, main, parse_checksums, select_files)
+from ecgcore.io.ptbxl import load_index, load_record
 
 IDS = (1, 2, 3)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgcore.evaluate import coverage_gain
+from ecgcore.models.evaluate import coverage_gain
 
 
 def _scores(seed: int = 0, n: int = 300):

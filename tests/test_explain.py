@@ -16,7 +16,7 @@ from ecgcore.explain import (ExplainError, SegmentError, ViewNetModel, deletion_
                              off_values, randomized_model, rank_agreement, saliency_on_view,
                              segmentation)
 from ecgcore.explain.segments import masks_apply, segment_paint, segment_sum
-from ecgcore.record import LEADS
+from ecgcore.signal.record import LEADS
 
 II = LEADS.index("II")
 # view -> (window of the view values the probe reads, typical mean |value| there, mV)
@@ -61,8 +61,8 @@ class ProbaOnly:
 
 @pytest.fixture(scope="module")
 def signal(ptbxl_dir, index) -> np.ndarray:
-    from ecgcore.ptbxl import VAL_FOLD, load_record, split_ids
-    from ecgcore.record import model_input
+    from ecgcore.io.ptbxl import VAL_FOLD, load_record, split_ids
+    from ecgcore.signal.record import model_input
     return model_input(load_record(int(split_ids(index, VAL_FOLD)[0]), 100))
 
 
@@ -316,7 +316,7 @@ def test_bad_inputs_name_the_fix(signal):
 
 @pytest.mark.parametrize("name", ["signal", "spectrum", "scalogram"])
 def test_shipped_model_maps_change_when_weights_are_randomised(signal, name):
-    from ecgcore.registry import WeightsError, load_model
+    from ecgcore.models.registry import WeightsError, load_model
     try:
         model = load_model(name)
     except WeightsError as e:

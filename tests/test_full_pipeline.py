@@ -15,7 +15,7 @@ PER_FOLD = {"train": 30, "val": 100, "test": 100}   # records per train fold (x 
 def make_slice(src, dst) -> dict:
     """A PTB-XL folder at dst: all metadata of src, the 100 Hz files of a few records per fold
     (linked, not copied). Returns {'train': n, 'val': n, 'test': n} records with a superclass."""
-    from ecgcore.ptbxl import load_index
+    from ecgcore.io.ptbxl import load_index
     index = load_index(src)
     dst.mkdir()
     for name in ("ptbxl_database.csv", "scp_statements.csv"):
@@ -36,8 +36,8 @@ def make_slice(src, dst) -> dict:
 
 
 def test_full_recipe_runs_end_to_end_on_a_slice(ptbxl_dir, tmp_path):
-    from ecgcore import evaluate, fusion, train
-    from ecgcore.registry import REGISTRY, load_model
+    from ecgcore.models import evaluate, fusion, train
+    from ecgcore.models.registry import REGISTRY, load_model
     data, out = tmp_path / "ptb-xl", tmp_path / "weights"
     counts = make_slice(ptbxl_dir, data)
     assert counts == {"train": 240, "val": 100, "test": 100}
@@ -45,7 +45,7 @@ def test_full_recipe_runs_end_to_end_on_a_slice(ptbxl_dir, tmp_path):
         assert train.main([name, "--data", str(data), "--out", str(out), "--epochs", "1", "--threads", "2"]) == 0
         ck = load_model(name, out).ckpt                         # hash-checked against out/SHA256SUMS
         assert ck["train"]["n_train"] == 240 and ck["train"]["n_val"] == 100
-        assert ck["train"]["command"].startswith(f"python -m ecgcore.train {name} --data {data}")
+        assert ck["train"]["command"].startswith(f"python -m ecgcore.models.train {name} --data {data}")
     assert fusion.main(["fit", "--data", str(data), "--weights", str(out), "--joint-repeats", "1"]) == 0
     assert evaluate.main(["--data", str(data), "--weights", str(out)]) == 0
     for name in list(REGISTRY) + ["fused"]:
@@ -62,8 +62,8 @@ def test_full_recipe_runs_end_to_end_on_a_slice(ptbxl_dir, tmp_path):
 
 
 def test_read_before_ids_are_the_partial_copys_fold_10(index):
-    from ecgcore.evaluate import read_before_ids, untouched_mask
-    from ecgcore.ptbxl import split_ids
+    from ecgcore.models.evaluate import read_before_ids, untouched_mask
+    from ecgcore.io.ptbxl import split_ids
     seen = read_before_ids()
     assert len(seen) == 256 and (np.diff(seen) > 0).all()
     assert set(seen) <= set(index.index[index["fold"] == 10])

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from ecgcore.fusion import UNCERTAINTY_SCORES, fit_stack, uncertainty_score
-from ecgcore.registry import WEIGHTS_DIR
+from ecgcore.models.fusion import UNCERTAINTY_SCORES, fit_stack, uncertainty_score
+from ecgcore.models.registry import WEIGHTS_DIR
 
 HAVE_FUSED = (WEIGHTS_DIR / "fused.pt").is_file()
 needs_fused = pytest.mark.skipif(not HAVE_FUSED, reason="weights/fused.pt not built yet")
@@ -60,10 +60,10 @@ def test_fused_card_reports_honestly():
 
 @needs_fused
 def test_assess_real_record(ptbxl_dir):
-    from ecgcore.predict import assess
-    from ecgcore.ptbxl import load_record
-    from ecgcore.record import model_input
-    from ecgcore.registry import load_model
+    from ecgcore.models.predict import assess
+    from ecgcore.io.ptbxl import load_record
+    from ecgcore.signal.record import model_input
+    from ecgcore.models.registry import load_model
     models = {n: load_model(n) for n in ("signal", "spectrum", "scalogram", "fused")}
     rec = load_record(1, 100)
     a = assess(rec, models)
@@ -78,9 +78,9 @@ def test_assess_real_record(ptbxl_dir):
 
 @needs_fused
 def test_poor_signal_is_not_assessable(ptbxl_dir):
-    from ecgcore.predict import assess
-    from ecgcore.ptbxl import load_record
-    from ecgcore.registry import load_model
+    from ecgcore.models.predict import assess
+    from ecgcore.io.ptbxl import load_record
+    from ecgcore.models.registry import load_model
     models = {n: load_model(n) for n in ("signal", "spectrum", "scalogram", "fused")}
     rec = load_record(1, 100)
     sig = rec.signal.copy()

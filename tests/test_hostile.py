@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ecgcore import fuzz
-from ecgcore.checks import MAX_UPLOAD_MB
+from ecgcore.io.checks import MAX_UPLOAD_MB
 
 CASES = int(os.environ.get("HOSTILE_CASES", "5000"))
 SHARES = {"mutations": 0.5, "bytes": 0.1, "header": 0.1, "csv": 0.1, "npy": 0.1, "mat": 0.1}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgcore.joint import compare, fit_joint, joint_logits
+from ecgcore.models.joint import compare, fit_joint, joint_logits
 
 
 def _data(n: int = 150, seed: int = 0):

@@ -7,7 +7,7 @@ from torch import nn
 
 from ecgcore.explain import shap_attr
 from ecgcore.memory import rss_mb, trim_heap
-from ecgcore.views import compute_view
+from ecgcore.signal.views import compute_view
 
 
 class Inner(nn.Module):

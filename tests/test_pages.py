@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecgcore.record import CLASSES, LEADS
+from ecgcore.signal.record import CLASSES, LEADS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 120
@@ -24,7 +24,7 @@ RECORD = 9            # fold 10 (held out), NORM, 100 + 500 Hz
 
 
 def weights_dir() -> Path:
-    from ecgcore.registry import WEIGHTS_DIR
+    from ecgcore.models.registry import WEIGHTS_DIR
     return Path(os.environ.get("ECGCORE_WEIGHTS_DIR") or WEIGHTS_DIR)
 
 
@@ -82,7 +82,7 @@ def charts(at) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def data(ptbxl_dir):
-    from ecgcore.ptbxl import load_index
+    from ecgcore.io.ptbxl import load_index
     return load_index(ptbxl_dir)
 
 
@@ -92,7 +92,7 @@ def test_without_ptbxl_the_app_opens_and_says_what_is_missing(tmp_path, monkeypa
     at = app()
     assert not at.exception
     words = texts(at) + "\n".join(w.value for w in at.sidebar.warning)
-    assert "python -m ecgcore.download" in words and "Upload" in words
+    assert "python -m ecgcore.io.download" in words and "Upload" in words
     assert "ptbxl_database.csv" in words
     assert "not for clinical diagnosis" in words
     page(at, "waveform")
@@ -133,7 +133,7 @@ def test_records_filters_count_like_pandas(data):
     assert f"**{len(expected):,}** of" in texts(at)
     assert at.dataframe[0].value["ecg_id"].tolist() == expected.index.tolist()
     at.checkbox[0].check().run()                                  # no quality flags
-    from ecgcore.ptbxl import QUALITY_COLUMNS
+    from ecgcore.io.ptbxl import QUALITY_COLUMNS
     clean = expected[(expected[list(QUALITY_COLUMNS)] == "").all(axis=1)]
     assert f"**{len(clean):,}** of" in texts(at)
 
@@ -152,7 +152,7 @@ def test_records_search_by_report_text_and_open_by_id(data):
 
 # ------------------------------------------------------------------ views
 def test_waveform_draws_the_raw_500_hz_signal_on_a_square_grid(data):
-    from ecgcore.ptbxl import load_record
+    from ecgcore.io.ptbxl import load_record
     at = page(app({"ecg_id": str(RECORD)}), "waveform")
     (spec,) = charts(at)
     rec = load_record(RECORD, 500)
@@ -173,9 +173,9 @@ def test_waveform_draws_the_raw_500_hz_signal_on_a_square_grid(data):
 
 
 def test_spectrum_and_scalogram_are_exactly_ecgcore_views(data):
-    from ecgcore.ptbxl import load_record
-    from ecgcore.record import model_input
-    from ecgcore.views import scalogram_view, spectrum_view
+    from ecgcore.io.ptbxl import load_record
+    from ecgcore.signal.record import model_input
+    from ecgcore.signal.views import scalogram_view, spectrum_view
     x = model_input(load_record(RECORD, 100))
     at = page(app({"ecg_id": str(RECORD)}), "spectrum")
     (spec,) = charts(at)
@@ -200,9 +200,9 @@ def test_spectrum_and_scalogram_are_exactly_ecgcore_views(data):
 # ------------------------------------------------------------------ models
 @needs_weights
 def test_predictions_equal_ecgcore_assess(data):
-    from ecgcore.predict import assess
-    from ecgcore.ptbxl import load_record
-    from ecgcore.registry import load_model
+    from ecgcore.models.predict import assess
+    from ecgcore.io.ptbxl import load_record
+    from ecgcore.models.registry import load_model
     at = page(app({"ecg_id": str(RECORD)}), "predictions")
     wdir = os.environ.get("ECGCORE_WEIGHTS_DIR")
     models = {n: load_model(n, wdir) for n in ("signal", "spectrum", "scalogram", "fused")}
@@ -214,7 +214,7 @@ def test_predictions_equal_ecgcore_assess(data):
     words = texts(at)
     assert f"**{', '.join(a.labels)}**" in words
     assert {"confident": "Confident", "uncertain": "Uncertain"}.get(a.status, a.status.capitalize()) in words
-    assert "held-out test fold" in words          # fold 10 note from ecgcore.predict
+    assert "held-out test fold" in words          # fold 10 note from ecgcore.models.predict
     # the waveform page's one-line summary tells the same fused calls
     page(at, "waveform")
     summary = texts(at)
@@ -240,9 +240,9 @@ def test_a_tampered_weights_file_is_named_in_a_clear_message(tmp_path, monkeypat
 @needs_weights
 def test_explain_runs_shap_and_shows_maps_with_trust_measures(data):
     from ecgcore.explain import explain
-    from ecgcore.ptbxl import load_record
-    from ecgcore.record import model_input
-    from ecgcore.registry import load_model
+    from ecgcore.io.ptbxl import load_record
+    from ecgcore.signal.record import model_input
+    from ecgcore.models.registry import load_model
     at = page(app({"ecg_id": str(RECORD)}), "explain")
     assert "press **Explain**" in texts(at)
     at.selectbox(key="expl_model").set_value("spectrum").run()
@@ -264,7 +264,7 @@ def test_explain_runs_shap_and_shows_maps_with_trust_measures(data):
 
 @needs_weights
 def test_model_cards_show_ecgcore_cards_side_by_side():
-    from ecgcore.cards import load_card
+    from ecgcore.models.cards import load_card
     at = page(app(), "models")
     shown = {m.label: m.value for m in at.metric}
     assert shown, "no card metrics shown"
@@ -287,7 +287,7 @@ def csv_bytes(signal: np.ndarray) -> bytes:
 
 
 def test_upload_accepts_a_csv_and_refuses_a_bad_file(ptbxl_dir):
-    from ecgcore.ptbxl import load_record
+    from ecgcore.io.ptbxl import load_record
     rec = load_record(RECORD, 100)
     at = page(app(), "upload")
     at.number_input[0].set_value(100.0).run()
@@ -308,10 +308,10 @@ def test_upload_accepts_a_csv_and_refuses_a_bad_file(ptbxl_dir):
 
 @needs_weights
 def test_an_upload_gets_predictions_without_labels(ptbxl_dir):
-    from ecgcore.predict import assess
-    from ecgcore.ptbxl import load_record
-    from ecgcore.readers import read_upload
-    from ecgcore.registry import load_model
+    from ecgcore.models.predict import assess
+    from ecgcore.io.ptbxl import load_record
+    from ecgcore.io.readers import read_upload
+    from ecgcore.models.registry import load_model
     data = csv_bytes(load_record(RECORD, 100).signal)
     at = page(app(), "upload")
     at.number_input[0].set_value(100.0).run()
@@ -342,7 +342,7 @@ def test_upload_accepts_a_cinc_mat_record_and_shows_its_metadata(ptbxl_dir):
 
 def test_upload_accepts_a_wfdb_pair_at_its_header_rate(ptbxl_dir, tmp_path):
     import wfdb
-    from ecgcore.ptbxl import load_record
+    from ecgcore.io.ptbxl import load_record
     rec = load_record(RECORD, 500)
     wfdb.wrsamp("mine", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=rec.signal.astype(float),
                 fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))

@@ -1,4 +1,4 @@
-"""ecgcore.plots: the ECG paper is to standard, traces are the raw values, figures stay SVG."""
+"""ecgcore.plot.plots: the ECG paper is to standard, traces are the raw values, figures stay SVG."""
 from __future__ import annotations
 
 import json
@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from ecgcore import plots
-from ecgcore.record import LEADS
+from ecgcore.plot import plots
+from ecgcore.signal.record import LEADS
 
 
 def ramp(fs: float, seconds: float = 10.0) -> np.ndarray:
@@ -102,7 +102,7 @@ def test_saliency_band_sits_behind_each_lead_row():
 
 
 def test_no_webgl_traces_and_compact_json_on_a_real_500_hz_record(ptbxl_dir):
-    from ecgcore.ptbxl import load_record
+    from ecgcore.io.ptbxl import load_record
     rec = load_record(1, 500)
     fig = plots.ecg_grid_figure(rec.signal, rec.fs, layout="3x4")
     assert {tr.type for tr in fig.data} == {"scatter"}
@@ -125,7 +125,7 @@ def test_bad_inputs_are_refused_with_the_value():
 
 
 def test_spectrum_figure_draws_the_picked_leads_and_saliency():
-    from ecgcore.views import spectrum_view
+    from ecgcore.signal.views import spectrum_view
     view = spectrum_view(ramp(100, 10.0))
     vals, f = view.values[0], view.axes["frequency"]
     fig = plots.spectrum_figure(vals, f, ["II", "V5"], log=True)
@@ -140,7 +140,7 @@ def test_spectrum_figure_draws_the_picked_leads_and_saliency():
 
 
 def test_scalogram_figure_orders_frequencies_ascending_with_the_trace_on_top():
-    from ecgcore.views import scalogram_view
+    from ecgcore.signal.views import scalogram_view
     x = ramp(100, 10.0)
     view = scalogram_view(x)
     vals, f, t = view.values[0, 1], view.axes["frequency"], view.axes["time"]

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgcore.ptbxl import load_index, load_record, parse_codes, split_ids, superclass_counts
-from ecgcore.record import CLASSES, LEADS
+from ecgcore.io.ptbxl import load_index, load_record, parse_codes, split_ids, superclass_counts
+from ecgcore.signal.record import CLASSES, LEADS
 
 # Checked by hand against scp_statements.csv (diagnostic == 1 -> diagnostic_class):
 HAND_LABELS = {
@@ -57,7 +57,7 @@ def test_counts_equal_independent_computation(ptbxl_dir, index):
 
 
 def test_counts_command_prints_table(ptbxl_dir):
-    out = subprocess.run([sys.executable, "-m", "ecgcore.ptbxl", "counts", "--data", str(ptbxl_dir)],
+    out = subprocess.run([sys.executable, "-m", "ecgcore.io.ptbxl", "counts", "--data", str(ptbxl_dir)],
                          capture_output=True, text=True, check=True).stdout
     assert "2015 with 100 Hz signals" in out and "total" in out and "1067" in out
 

@@ -1,4 +1,4 @@
-"""`ecgcore.quality` on real PTB-XL records (no PTB-XL quality flag) with synthetic corruptions."""
+"""`ecgcore.signal.quality` on real PTB-XL records (no PTB-XL quality flag) with synthetic corruptions."""
 from __future__ import annotations
 
 import time
@@ -6,10 +6,10 @@ import time
 import numpy as np
 import pytest
 
-from ecgcore.ptbxl import load_record
-from ecgcore.quality import (PTBXL_FLAGS, QualityInputError, assess_quality, lead_metrics,
-                             validate_against_ptbxl)
-from ecgcore.record import LEADS
+from ecgcore.io.ptbxl import load_record
+from ecgcore.io.ptbxl_quality import PTBXL_FLAGS, validate_against_ptbxl
+from ecgcore.signal.quality import QualityInputError, assess_quality, lead_metrics
+from ecgcore.signal.record import LEADS
 
 N_CORRUPT, N_CLEAN = 4, 60
 

@@ -1,4 +1,4 @@
-"""`ecgcore.readers.read_upload`: round trips of real PTB-XL records and every refusal.
+"""`ecgcore.io.readers.read_upload`: round trips of real PTB-XL records and every refusal.
 
 Fixtures are the real PTB-XL bytes of record 1 (100 Hz) and 2 (500 Hz), files written by
 `wfdb.wrsamp` into tmp_path from those signals, and CSV/NPY exports of them; the bad files
@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 import wfdb
 
-from ecgcore.readers import MAX_UPLOAD_MB, UploadError, read_upload
-from ecgcore.record import LEADS, MODEL_SAMPLES, model_input
+from ecgcore.io.readers import MAX_UPLOAD_MB, UploadError, read_upload
+from ecgcore.signal.record import LEADS, MODEL_SAMPLES, model_input
 
 FILE_NAMES = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]
 
@@ -29,7 +29,7 @@ FILE_NAMES = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5
 @pytest.fixture(scope="module")
 def real(ptbxl_dir):
     """Raw bytes and signals of PTB-XL record 1 (100 Hz) and record 2 (500 Hz)."""
-    from ecgcore.ptbxl import load_record
+    from ecgcore.io.ptbxl import load_record
     out = {}
     for key, ecg_id, fs, sub in (("lr", 1, 100, "records100/00000/00001_lr"),
                                  ("lr2", 2, 100, "records100/00000/00002_lr"),
@@ -450,7 +450,7 @@ def test_csv_and_npy_never_touch_disk(real):
 
 
 def test_lead_names_normalised():
-    from ecgcore.checks import lead_order
+    from ecgcore.io.checks import lead_order
     names = ["v6", "AVR", " aVl ", "I", "ii", "D3", "avf", "V1", "V2", "V3", "V4", "v5"]
     order, notes = lead_order(names, "f")
     assert [names[i] for i in order] == ["I", "ii", "D3", "AVR", " aVl ", "avf",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgcore.record import LEADS, Record, fit_length, model_input, model_input_notes, normalize_lead_name, resample
+from ecgcore.signal.record import LEADS, Record, fit_length, model_input, model_input_notes, normalize_lead_name, resample
 
 
 @pytest.mark.parametrize("raw, canonical", [("AVR", "aVR"), ("avr", "aVR"), (" aVL ", "aVL"), ("v1", "V1"),

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from ecgcore.record import CLASSES, LEADS, model_input
-from ecgcore.registry import REGISTRY, WEIGHTS_DIR, WeightsError, load_model, verify, write_sums
+from ecgcore.signal.record import CLASSES, LEADS, model_input
+from ecgcore.models.registry import REGISTRY, WEIGHTS_DIR, WeightsError, load_model, verify, write_sums
 
 SHIPPED = [n for n in list(REGISTRY) + ["fused"] if (WEIGHTS_DIR / f"{n}.pt").is_file()]
 
@@ -20,7 +20,7 @@ def test_all_registered_models_are_shipped():
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_contract_and_card_predictions(name, ptbxl_dir):
-    from ecgcore.ptbxl import load_record
+    from ecgcore.io.ptbxl import load_record
     model = load_model(name)
     card = json.loads((WEIGHTS_DIR / f"{name}.json").read_text())
     ids = [int(i) for i in card["reference_predictions"]]

@@ -1,12 +1,12 @@
-"""ecgcore.tables: the page tables, checked against the index and known records."""
+"""ecgcore.plot.tables: the page tables, checked against the index and known records."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ecgcore import tables
-from ecgcore.ptbxl import QUALITY_COLUMNS
-from ecgcore.record import CLASSES
+from ecgcore.plot import tables
+from ecgcore.io.ptbxl import QUALITY_COLUMNS
+from ecgcore.signal.record import CLASSES
 
 
 def test_filter_by_id_class_fold_and_flags(index):
@@ -37,7 +37,7 @@ def test_records_table_shows_labels_and_rates(index):
 
 
 def test_card_tables_carry_every_class_and_macro():
-    from ecgcore.cards import load_card
+    from ecgcore.models.cards import load_card
     try:
         cards = {n: load_card(n) for n in ("signal", "fused")}
     except FileNotFoundError:

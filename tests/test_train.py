@@ -5,18 +5,18 @@ import numpy as np
 import pytest
 import torch
 
-from ecgcore import nets
-from ecgcore.record import CLASSES
-from ecgcore.augment import augment_signal
-from ecgcore.train import AuxHeads, members, subsample, train_command
+from ecgcore.models import nets
+from ecgcore.signal.record import CLASSES
+from ecgcore.signal.augment import augment_signal
+from ecgcore.models.train import AuxHeads, members, subsample, train_command
 
 SUPER_OF = {"IMI": "MI", "AMI": "MI", "LMI": "MI", "PMI": "MI", "CLBBB": "CD", "CRBBB": "CD", "LVH": "HYP",
             "NORM": "NORM", "STTC": "STTC", "NST_": "STTC", "ISC_": "STTC"}
 
 
 def test_aux_labels_refine_the_superclasses(ptbxl_dir, index):
-    from ecgcore.dataset import aux_labels
-    from ecgcore.ptbxl import split_ids
+    from ecgcore.models.dataset import aux_labels
+    from ecgcore.io.ptbxl import split_ids
     ids = split_ids(index, 9)
     names, y_aux = aux_labels(ids, str(ptbxl_dir))
     assert len(names) == 23 and y_aux.shape == (len(ids), 23) and set(np.unique(y_aux)) <= {0.0, 1.0}
@@ -53,8 +53,8 @@ def test_augment_signal_keeps_shape_and_scale():
 
 
 def test_one_epoch_writes_a_loadable_self_describing_file(ptbxl_dir, tmp_path):
-    from ecgcore.registry import load_model
-    from ecgcore.train import train
+    from ecgcore.models.registry import load_model
+    from ecgcore.models.train import train
     path = train("spectrum", str(ptbxl_dir), epochs=1, out_dir=tmp_path, aux_weight=0.5, fraction=0.5)
     model = load_model("spectrum", tmp_path)                    # through the SHA256SUMS check
     tr = model.ckpt["train"]
@@ -64,7 +64,7 @@ def test_one_epoch_writes_a_loadable_self_describing_file(ptbxl_dir, tmp_path):
     assert 700 < tr["n_train"] < 800                            # half of the 1,501 training records
     p = model.predict_proba(np.zeros((2, 1000, 12), np.float32))
     assert p.shape == (2, 5) and np.isfinite(p).all()
-    from ecgcore.compare import compare, markdown               # the trial against the shipped net, fold 9
+    from ecgcore.models.compare import compare, markdown               # the trial against the shipped net, fold 9
     shipped, trial = compare([tmp_path], ["spectrum"], str(ptbxl_dir))
     assert shipped["vs_shipped"] is None and trial["n_train"] == tr["n_train"] and trial["fraction"] == 0.5
     assert abs(trial["fold9_auc"] - tr["val_auc"]) < 1e-4         # the AUC the run chose its epoch by
@@ -88,9 +88,9 @@ def test_subsample_draws_a_fixed_fraction_of_rows():
 
 
 def test_train_command_names_every_option_that_differs_from_the_recipe():
-    from ecgcore.registry import REGISTRY
+    from ecgcore.models.registry import REGISTRY
     spec = REGISTRY["scalogram"]
-    assert train_command(spec, dict(spec.train), 0, "/d") == "python -m ecgcore.train scalogram --data /d"
+    assert train_command(spec, dict(spec.train), 0, "/d") == "python -m ecgcore.models.train scalogram --data /d"
     hp = dict(spec.train, epochs=3, aux_weight=0.0, fraction=0.25)
-    assert train_command(spec, hp, 2, None) == ("python -m ecgcore.train scalogram --data $PTBXL_DIR --epochs 3 "
+    assert train_command(spec, hp, 2, None) == ("python -m ecgcore.models.train scalogram --data $PTBXL_DIR --epochs 3 "
                                                 "--seed 2 --aux-weight 0.0 --fraction 0.25")

@@ -19,14 +19,14 @@ import pytest
 import scipy.io
 import wfdb
 
-from ecgcore import readers
+from ecgcore.io import readers
 from ecgcore.fuzz.seeds import cinc_mat
-from ecgcore.quality import assess_quality
-from ecgcore.rate_check import heart_rate, rate_warning
-from ecgcore.readers import UploadError, read_upload
-from ecgcore.record import LEADS, normalize_lead_name, split_lead_label
-from ecgcore.snomed import SNOMED_CT, dx_text
-from ecgcore.wfdb_header import header_metadata
+from ecgcore.signal.quality import assess_quality
+from ecgcore.io.rate_check import heart_rate, rate_warning
+from ecgcore.io.readers import UploadError, read_upload
+from ecgcore.signal.record import LEADS, normalize_lead_name, split_lead_label
+from ecgcore.io.snomed import SNOMED_CT, dx_text
+from ecgcore.io.wfdb_header import header_metadata
 
 from conftest import REPO
 
@@ -38,7 +38,7 @@ NAMES = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V
 @pytest.fixture(scope="module")
 def real(ptbxl_dir):
     """PTB-XL record 1 at 100 Hz (raw .hea/.dat bytes and mV signal) and record 2 at 500 Hz."""
-    from ecgcore.ptbxl import load_record
+    from ecgcore.io.ptbxl import load_record
     stem = Path(ptbxl_dir) / "records100" / "00000" / "00001_lr"
     return {"hea": stem.with_suffix(".hea").read_bytes(), "dat": stem.with_suffix(".dat").read_bytes(),
             "x": load_record(1, fs=100).signal, "x500": load_record(2, fs=500).signal}

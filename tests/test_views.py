@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgcore.views import compute_view, scalogram_view, signal_view, spectrum_view
+from ecgcore.signal.views import compute_view, scalogram_view, signal_view, spectrum_view
 
 
 def sine(freq: float, amp: float = 1.0, fs: float = 100, seconds: float = 10) -> np.ndarray:
@@ -68,7 +68,7 @@ def pywt_scalogram(x: np.ndarray, decimate: int = 4) -> np.ndarray:
     """The definition the fast scalogram must equal: pywt.cwt on float32 mean-removed leads."""
     import pywt
 
-    from ecgcore.views import SCALO_WAVELET, scalogram_axes
+    from ecgcore.signal.views import SCALO_WAVELET, scalogram_axes
     leads = x.transpose(0, 2, 1) - x.transpose(0, 2, 1).mean(axis=-1, keepdims=True)
     coef, _ = pywt.cwt(leads, scalogram_axes()[0], SCALO_WAVELET, sampling_period=0.01, method="fft", axis=-1)
     return np.abs(coef[..., ::decimate]).transpose(1, 2, 0, 3)
@@ -86,7 +86,7 @@ def test_scalogram_equals_pywt_cwt(n):
 
 
 def test_scalogram_equals_pywt_cwt_on_real_records(ptbxl_dir):
-    from ecgcore.dataset import load_split
+    from ecgcore.models.dataset import load_split
     x = load_split("val", str(ptbxl_dir), progress=False)["x"][:8]
     want = pywt_scalogram(x)
     peak = want.max(axis=(1, 2, 3), keepdims=True)

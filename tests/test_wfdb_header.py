@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ecgcore.checks import UploadError
-from ecgcore.wfdb_header import WFDB_FORMATS, check_wfdb_signals, dat_bytes, parse_header
+from ecgcore.io.checks import UploadError
+from ecgcore.io.wfdb_header import WFDB_FORMATS, check_wfdb_signals, dat_bytes, parse_header
 
 
 @pytest.fixture()

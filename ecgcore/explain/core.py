@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..memory import trim_heap
-from ..record import CLASSES, MODEL_SAMPLES
+from ..signal.record import CLASSES, MODEL_SAMPLES
 from .lime_attr import lime_scores
 from .models import ExplainError, Target, ViewNetModel, as_target
 from .segments import DEFAULT_OFF, Segmentation, off_values, segment_paint, segment_sum, segmentation
@@ -65,7 +65,7 @@ def _check(signal: np.ndarray, method: str, class_index: int) -> np.ndarray:
     x = np.asarray(signal, np.float32)
     if x.shape != (MODEL_SAMPLES, 12):
         raise ExplainError(f"signal must be ({MODEL_SAMPLES}, 12) mV at 100 Hz, got {x.shape}; "
-                           "use ecgcore.record.model_input(record)")
+                           "use ecgcore.signal.record.model_input(record)")
     if not np.isfinite(x).all():
         raise ExplainError("signal contains NaN or inf; explanations need finite mV values")
     if method not in METHODS:

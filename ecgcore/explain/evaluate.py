@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from ..ptbxl import TEST_FOLD, load_index, load_record, split_ids
-from ..record import model_input
-from ..registry import available, load_model
+from ..io.ptbxl import TEST_FOLD, load_index, load_record, split_ids
+from ..signal.record import model_input
+from ..models.registry import available, load_model
 from .core import LIME_SAMPLES, bench_explain, explain
 from .models import as_target
 
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         LIME_SAMPLES.update(lime_samples_arg(args.lime_samples))
     names = args.models.split(",") if args.models else available(args.weights)
     if not names:
-        print("no weights found: train the models first (python -m ecgcore.train NAME)", file=sys.stderr)
+        print("no weights found: train the models first (python -m ecgcore.models.train NAME)", file=sys.stderr)
         return 1
     models = {n: load_model(n, args.weights) for n in names}
     ids, signals = test_records(args.n, args.data)

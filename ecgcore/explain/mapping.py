@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..record import MODEL_FS, MODEL_SAMPLES
-from ..views import SCALO_DECIMATE, SPECTRUM_MAX_HZ, compute_view, scalogram_axes
+from ..signal.record import MODEL_FS, MODEL_SAMPLES
+from ..signal.views import SCALO_DECIMATE, SPECTRUM_MAX_HZ, compute_view, scalogram_axes
 from .segments import segmentation
 
 VIEW_NAMES = ("signal", "spectrum", "scalogram")

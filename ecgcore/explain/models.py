@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..record import CLASSES
-from ..views import compute_view
+from ..signal.record import CLASSES
+from ..signal.views import compute_view
 
 
 class ExplainError(ValueError):

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ..record import LEADS, MODEL_FS, MODEL_SAMPLES
-from ..views import SCALO_DECIMATE, SPECTRUM_MAX_HZ, scalogram_axes
+from ..signal.record import LEADS, MODEL_FS, MODEL_SAMPLES
+from ..signal.views import SCALO_DECIMATE, SPECTRUM_MAX_HZ, scalogram_axes
 
 SIGNAL_WINDOW_S = 1.0
 SPECTRUM_BANDS_HZ = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 17.0, 25.0, SPECTRUM_MAX_HZ)

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..ptbxl import TRAIN_FOLDS, load_index, load_record, split_ids
-from ..record import model_input
-from ..registry import WEIGHTS_DIR, verify, write_sums
-from ..views import compute_view
+from ..io.ptbxl import TRAIN_FOLDS, load_index, load_record, split_ids
+from ..signal.record import model_input
+from ..models.registry import WEIGHTS_DIR, verify, write_sums
+from ..signal.views import compute_view
 
 BACKGROUND_SIZE = 32
 POOL_SIZE = 64

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..checks import MAX_UPLOAD_MB, UploadError
-from ..wfdb_header import parse_header
+from ..io.checks import MAX_UPLOAD_MB, UploadError
+from ..io.wfdb_header import parse_header
 from .seeds import CELLS, CSV_NAMES, FS_POOL, NAMES, TOKENS, Case, _npy_bytes
 
 

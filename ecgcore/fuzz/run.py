@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import MAX_FS, MAX_SECONDS, MIN_FS, MIN_SECONDS, UploadError
-from ..readers import read_upload
-from ..record import MODEL_SAMPLES, model_input
+from ..io.checks import MAX_FS, MAX_SECONDS, MIN_FS, MIN_SECONDS, UploadError
+from ..io.readers import read_upload
+from ..signal.record import MODEL_SAMPLES, model_input
 from .mutations import make_case
 from .seeds import Case, load_seeds
 

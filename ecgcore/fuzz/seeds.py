@@ -92,7 +92,7 @@ def cinc_mat(files: list[tuple[str, bytes]], comments: str = "# Age: 56\n# Sex: 
 
 def load_seeds(n_records: int = 2) -> list[Case]:
     """Valid uploads made from real PTB-XL records (needs PTBXL_DIR)."""
-    from ..ptbxl import load_index, load_record
+    from ..io.ptbxl import load_index, load_record
     index = load_index()
     ids = index.index[index["has_100"] & index["has_500"]][:n_records]
     root, seeds = Path(index.attrs["root"]), []

@@ -1,16 +1,16 @@
-"""Model cards: read weights/NAME.json and render it as Markdown (written by ecgcore.evaluate)."""
+"""Model cards: read weights/NAME.json and render it as Markdown (written by ecgcore.models.evaluate)."""
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
 
-from .record import CLASSES
+from ..signal.record import CLASSES
 from .registry import WEIGHTS_DIR
 
 RETRAIN = ("To retrain on the full PTB-XL: `python ../shared/ptbxl_full100/expand.py --out data/ptb-xl` (or "
-           "`python -m ecgcore.download --rate 100`), then `python -m ecgcore.train signal`, `... spectrum`, "
-           "`... scalogram`, `python -m ecgcore.fusion fit` and `python -m ecgcore.evaluate` "
+           "`python -m ecgcore.io.download --rate 100`), then `python -m ecgcore.models.train signal`, `... spectrum`, "
+           "`... scalogram`, `python -m ecgcore.models.fusion fit` and `python -m ecgcore.models.evaluate` "
            "(or `bash scripts/train_full.sh data/ptb-xl weights` for all of it, resumable).")
 
 HISTORY = ("Earlier versions of these models were trained on the 1,501 training records of a partial PTB-XL "
@@ -37,7 +37,7 @@ def load_card(name: str, weights_dir: str | os.PathLike | None = None) -> dict:
     """The card of model `name` as a dict. Raises FileNotFoundError with the command to make it."""
     path = Path(weights_dir or WEIGHTS_DIR) / f"{name}.json"
     if not path.is_file():
-        raise FileNotFoundError(f"no model card {path.name}; run `python -m ecgcore.evaluate`")
+        raise FileNotFoundError(f"no model card {path.name}; run `python -m ecgcore.models.evaluate`")
     return json.loads(path.read_text())
 
 

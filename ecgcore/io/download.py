@@ -1,8 +1,8 @@
 """Download PTB-XL from PhysioNet: resumable, every file checked against SHA256SUMS.txt.
 
-    python -m ecgcore.download                          # metadata + 100 Hz records into $PTBXL_DIR or data/ptb-xl
-    python -m ecgcore.download --rate both --limit 50   # first 50 records at 100 and 500 Hz
-    python -m ecgcore.download --out /data/ptb-xl --jobs 8
+    python -m ecgcore.io.download                          # metadata + 100 Hz records into $PTBXL_DIR or data/ptb-xl
+    python -m ecgcore.io.download --rate both --limit 50   # first 50 records at 100 and 500 Hz
+    python -m ecgcore.io.download --out /data/ptb-xl --jobs 8
 
 Order: SHA256SUMS.txt, the top-level files it lists (ptbxl_database.csv, scp_statements.csv, ...),
 then `records100/` (and/or `records500/`) .hea + .dat. Files already present with the right
@@ -253,7 +253,7 @@ RETRY_HINT = ("Rerun the same command to continue: files already checked are ski
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecgcore.download", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ecgcore.io.download", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=None, help="PTB-XL folder (default $PTBXL_DIR, else data/ptb-xl)")
     parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help="default: %(default)s")

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from .record import CLASSES
+from ..signal.record import CLASSES
 
 C_GRID = (0.01, 0.1, 1.0, 10.0)      # late fusion: a few logits per class, mild regularisation
 

@@ -1,7 +1,7 @@
 """Train one registered model on PTB-XL folds 1-8, select on fold 9; fold 10 is never read.
 
-    python -m ecgcore.train signal --data ../shared/ptbxl [--epochs N] [--resume] [--threads N]
-    python -m ecgcore.train signal --recalibrate     # refit calibration + thresholds only
+    python -m ecgcore.models.train signal --data ../shared/ptbxl [--epochs N] [--resume] [--threads N]
+    python -m ecgcore.models.train signal --recalibrate     # refit calibration + thresholds only
 
 Writes weights/NAME.pt (self-describing: net + kwargs, classes, fs, leads, view, input
 scaling, calibration and thresholds fitted on fold 9) and refreshes weights/SHA256SUMS.
@@ -23,15 +23,15 @@ from torch import nn
 from tqdm import tqdm
 
 from . import nets
-from .augment import augment_scalogram, augment_signal
+from ..signal.augment import augment_scalogram, augment_signal
 from .calibration import apply_calibration, choose_calibration, choose_thresholds, macro_auc, sigmoid
 from .dataset import aux_labels, load_split, view_cache
-from .ptbxl import TRAIN_FOLDS, VAL_FOLD
-from .record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
+from ..io.ptbxl import TRAIN_FOLDS, VAL_FOLD
+from ..signal.record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
 from .registry import FORMAT, REGISTRY, WEIGHTS_DIR, ModelSpec, build_net, load_checkpoint, write_sums
-from .views import compute_view
+from ..signal.views import compute_view
 
-RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
+RUNS_DIR = Path(__file__).resolve().parents[2] / "runs"
 
 
 class Batches:
@@ -227,7 +227,7 @@ def write_weights(spec: ModelSpec, hp: dict, state: dict, bva: Batches, va: dict
 
 def train_command(spec: ModelSpec, hp: dict, seed: int, data: str | None) -> str:
     """The command line that reproduces a run: the registry recipe plus every option that differs."""
-    cmd = f"python -m ecgcore.train {spec.name} --data {data or '$PTBXL_DIR'}"
+    cmd = f"python -m ecgcore.models.train {spec.name} --data {data or '$PTBXL_DIR'}"
     if hp["epochs"] != spec.train["epochs"]:
         cmd += f" --epochs {hp['epochs']}"
     if seed:
@@ -255,7 +255,7 @@ def recalibrate(name: str, data: str | None, weights_dir: Path = WEIGHTS_DIR) ->
     calibration, thresholds = fit_outputs(predict_logits(net, Batches(spec, va, "val"), len(va["x"])), va["y"])
     ckpt["calibration"], ckpt["thresholds"] = calibration, [float(t) for t in thresholds]
     ckpt["train"]["recalibrated"] = {"git_commit": git_commit(), "fold": VAL_FOLD,
-                                     "command": f"python -m ecgcore.train {name} --recalibrate"}
+                                     "command": f"python -m ecgcore.models.train {name} --recalibrate"}
     torch.save(ckpt, path)
     write_sums(Path(weights_dir))
     print(f"recalibrated {path}: {calibration['method']} (fold-9 CV ECE "
@@ -264,7 +264,7 @@ def recalibrate(name: str, data: str | None, weights_dir: Path = WEIGHTS_DIR) ->
 
 
 def view_params(view: str) -> dict:
-    from . import views
+    from ..signal import views
     if view == "spectrum":
         return {"window": "hann", "max_hz": views.SPECTRUM_MAX_HZ, "detrend": "mean"}
     if view == "scalogram":
@@ -275,7 +275,7 @@ def view_params(view: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecgcore.train", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ecgcore.models.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", choices=sorted(REGISTRY))
     parser.add_argument("--data", default=None, help="PTB-XL folder (default $PTBXL_DIR)")

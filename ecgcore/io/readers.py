@@ -5,10 +5,10 @@ Accepted (one record per upload):
   PhysioNet/CinC Challenges, format 16+24; other files such as `.xyz`), formats 8, 16, 24, 32,
   61, 80, 160, 212, 310, 311; units mV, uV or V. The header's rate and length are authoritative;
   signals beyond the 12 leads are set aside; comment lines (age, sex, Dx) become metadata
-  (`ecgcore.readers_wfdb`).
+  (`ecgcore.io.readers_wfdb`).
 - CSV: a header row naming the 12 leads ('I', 'Lead V1', 'V1 (mV)', any order/case), one row per
   sample; ',' ';' or tab; decimal commas; metadata lines before the header row; a time column
-  (gives the rate when regular); `fs` otherwise required (`ecgcore.readers_csv`).
+  (gives the rate when regular); `fs` otherwise required (`ecgcore.io.readers_csv`).
 - NPY: a plain numeric array (T, 12) in mV, columns in the order I, II, III, aVR, aVL, aVF,
   V1-V6; a (12, T) array is transposed (T != 12); `fs` required. Pickles are refused.
 Recordings must be 5-60 s long (longer ones are refused, not cropped). Every size,
@@ -27,7 +27,7 @@ from .checks import (LEADS_TEXT, MAX_UPLOAD_MB, UploadError, check_duration, che
                      check_size, listing, show, upload_record)
 from .readers_csv import read_csv
 from .readers_wfdb import read_wfdb
-from .record import LEADS, Record
+from ..signal.record import LEADS, Record
 
 __all__ = ["UploadError", "MAX_UPLOAD_MB", "ACCEPTED", "UPLOAD_TYPES", "read_upload", "read_csv",
            "read_npy", "read_wfdb"]

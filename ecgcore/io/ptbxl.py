@@ -3,7 +3,7 @@
 Works on a full PTB-XL download and on a partial copy: a metadata row whose signal
 files are absent is normal and is flagged (`has_100`, `has_500`), never an error.
 
-    python -m ecgcore.ptbxl counts     # superclass counts over records with 100 Hz signals
+    python -m ecgcore.io.ptbxl counts     # superclass counts over records with 100 Hz signals
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import wfdb
 
-from .record import CLASSES, LEADS, Record, normalize_lead_name
+from ..signal.record import CLASSES, LEADS, Record, normalize_lead_name
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = REPO_ROOT / "data" / "ptb-xl"
 QUALITY_COLUMNS = ("baseline_drift", "static_noise", "burst_noise", "electrodes_problems",
                    "extra_beats", "pacemaker")
@@ -98,7 +98,7 @@ def load_index(path: str | os.PathLike | None = None) -> pd.DataFrame:
     missing = missing_files(root)
     if missing:
         raise FileNotFoundError(f"{root} is not a PTB-XL folder: missing {', '.join(missing)}. "
-                                "Set PTBXL_DIR or run `python -m ecgcore.download`.")
+                                "Set PTBXL_DIR or run `python -m ecgcore.io.download`.")
     db = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id")
     statements = pd.read_csv(root / "scp_statements.csv", index_col=0)
     mapping = superclass_map(statements)
@@ -239,7 +239,7 @@ def load_record(ecg_id: int, fs: int = 100, path: str | os.PathLike | None = Non
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
-    parser = argparse.ArgumentParser(prog="python -m ecgcore.ptbxl", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ecgcore.io.ptbxl", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["counts"])
     parser.add_argument("--data", default=None, help="PTB-XL folder (default $PTBXL_DIR)")

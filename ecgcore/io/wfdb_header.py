@@ -217,7 +217,7 @@ def header_metadata(comments: list[str]) -> dict:
     """Age, sex and diagnoses from header comment lines ('# Age: 78', '# Dx: 426783006,...').
 
     Returns {'age', 'sex', 'dx': [(code, name or None)], 'comments': {key: value}}, keys
-    present only when found; SNOMED CT names from `ecgcore.snomed`.
+    present only when found; SNOMED CT names from `ecgcore.io.snomed`.
     """
     from .snomed import snomed_name
     fields = {}

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .ptbxl import (TEST_FOLD, TRAIN_FOLDS, VAL_FOLD, labels_from_codes, load_index, load_record,
+from ..io.ptbxl import (TEST_FOLD, TRAIN_FOLDS, VAL_FOLD, labels_from_codes, load_index, load_record,
                     split_ids, subclass_map)
-from .record import CLASSES, model_input
-from .views import compute_view
+from ..signal.record import CLASSES, model_input
+from ..signal.views import compute_view
 
-CACHE_DIR = Path(os.environ.get("ECGCORE_CACHE", Path(__file__).resolve().parent.parent / ".cache"))
+CACHE_DIR = Path(os.environ.get("ECGCORE_CACHE", Path(__file__).resolve().parents[2] / ".cache"))
 SPLITS = {"train": TRAIN_FOLDS, "val": (VAL_FOLD,), "test": (TEST_FOLD,)}
 
 

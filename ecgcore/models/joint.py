@@ -11,7 +11,7 @@ Joint model: the three networks' pooled features (their `embed`, frozen) concate
 standardised, then per class an L2 logistic regression whose strength is picked by 5-fold
 cross-validation inside the training part.
 
-    python -m ecgcore.joint --data ../shared/ptbxl        # prints the fold-9 comparison
+    python -m ecgcore.models.joint --data ../shared/ptbxl        # prints the fold-9 comparison
 """
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def fold9_comparison(data: str | None = None, weights_dir=None, repeats: int = 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecgcore.joint", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ecgcore.models.joint", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="PTB-XL folder (default $PTBXL_DIR)")
     parser.add_argument("--repeats", type=int, default=10)

@@ -1,6 +1,6 @@
 """Regenerate every model card from the weights alone.
 
-    python -m ecgcore.evaluate --data ../shared/ptbxl [--models signal spectrum scalogram fused]
+    python -m ecgcore.models.evaluate --data ../shared/ptbxl [--models signal spectrum scalogram fused]
                                [--weights DIR]   # e.g. a retrained copy: train --out DIR
 
 For each model: fold-10 (test) and fold-9 (validation) macro ROC-AUC with 95% bootstrap CIs
@@ -24,7 +24,7 @@ from .cards import card_markdown
 from .compare import paired_difference
 from .dataset import load_split
 from .fusion import UNCERTAINTY_SCORES, FusedModel, uncertainty_score
-from .record import CLASSES
+from ..signal.record import CLASSES
 from .registry import REGISTRY, WEIGHTS_DIR, load_model, sha256
 
 REFERENCE_IDS = 2          # fold-10 records whose predictions are stored for the regression test
@@ -128,7 +128,7 @@ def evaluate_model(name: str, data: str | None, splits: dict, weights_dir: Path 
             "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "classes": list(CLASSES), "thresholds": [float(t) for t in model.thresholds],
             "threshold_rule": ckpt.get("threshold_rule"), "calibration": ckpt.get("calibration"),
-            "evaluation_command": f"python -m ecgcore.evaluate --data {data or '$PTBXL_DIR'}"}
+            "evaluation_command": f"python -m ecgcore.models.evaluate --data {data or '$PTBXL_DIR'}"}
     if model.net is not None:
         card["n_params"] = int(sum(p.numel() for p in model.net.parameters()))
         card["net"], card["net_kwargs"], card["view_params"] = ckpt["net"], ckpt["net_kwargs"], ckpt["view_params"]
@@ -179,8 +179,8 @@ def fusion_extras(model: FusedModel, splits: dict, data: str | None) -> dict:
         extras["single_model_fold10_untouched_auc"] = {n: macro_auc(y_new, probs[n][keep])
                                                        for n in model.components}
     try:
-        from .ptbxl import load_index
-        from .quality import validate_against_ptbxl
+        from ..io.ptbxl import load_index
+        from ..io.ptbxl_quality import validate_against_ptbxl
         index = load_index(data)
         ids = index.index[index["has_100"] & (index["fold"] == 10)].to_numpy()
         extras["quality_validation"] = validate_against_ptbxl(index, ids, fs=100)
@@ -191,7 +191,7 @@ def fusion_extras(model: FusedModel, splits: dict, data: str | None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecgcore.evaluate", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ecgcore.models.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="PTB-XL folder (default $PTBXL_DIR)")
     parser.add_argument("--models", nargs="*", default=list(REGISTRY) + ["fused"])

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from .fusion import FusedModel, uncertainty_score
-from .ptbxl import TRAIN_FOLDS, VAL_FOLD
-from .quality import QualityReport, assess_quality
-from .record import CLASSES, Record, model_input
+from ..io.ptbxl import TRAIN_FOLDS, VAL_FOLD
+from ..signal.quality import QualityReport, assess_quality
+from ..signal.record import CLASSES, Record, model_input
 
 NEAR_THRESHOLD = 0.1     # |p - threshold| below this counts as "near the threshold"
 STRONG_DISAGREEMENT = 0.5  # models' probabilities for one class spread wider than this

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .record import CLASSES, LEADS
+from ..signal.record import CLASSES, LEADS
 
 MINOR, MAJOR, INK = "#f7cdd3", "#e58e9b", "#1a1a1a"
 SALIENCY_SCALE = "RdBu_r"               # red: evidence for the class, blue: against

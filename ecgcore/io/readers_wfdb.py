@@ -1,4 +1,4 @@
-"""WFDB uploads -> Record (the WFDB part of `ecgcore.readers`).
+"""WFDB uploads -> Record (the WFDB part of `ecgcore.io.readers`).
 
 A header `.hea` uploaded with the signal files its signal lines name: `.dat`, or `.mat` in the
 PhysioNet/CinC Challenge form (a MATLAB v4 file whose int16 array `val` holds the samples; WFDB
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .checks import UploadError, check_duration, check_rate, lead_order, listing, show, upload_record
-from .record import Record
+from ..signal.record import Record
 from .wfdb_header import (WFDB_FORMATS, WFDB_INVALID, dat_bytes, header_metadata, lead_factors,
                           parse_header, signal_files)
 

@@ -1,15 +1,15 @@
 """Tables the pages show, as pandas DataFrames built from ecgcore results (no Streamlit).
 
-Records (filter + display columns), a record's predictions (`ecgcore.predict.Assessment`), its
-per-lead quality (`ecgcore.quality.QualityReport`) and model cards (dicts from `ecgcore.cards`).
+Records (filter + display columns), a record's predictions (`ecgcore.models.predict.Assessment`), its
+per-lead quality (`ecgcore.signal.quality.QualityReport`) and model cards (dicts from `ecgcore.models.cards`).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .ptbxl import QUALITY_COLUMNS
-from .record import CLASS_NAMES, CLASSES
+from ..io.ptbxl import QUALITY_COLUMNS
+from ..signal.record import CLASS_NAMES, CLASSES
 
 
 def filter_records(idx: pd.DataFrame, query: str = "", classes: list[str] | None = None,
@@ -53,7 +53,7 @@ def records_table(sub: pd.DataFrame) -> pd.DataFrame:
 
 def probability_table(a) -> pd.DataFrame:
     """Rows = classes; columns = each model's calibrated probability, the fused threshold and
-    call, and the cardiologists' label (PTB-XL only). `a`: an ecgcore.predict.Assessment."""
+    call, and the cardiologists' label (PTB-XL only). `a`: an ecgcore.models.predict.Assessment."""
     df = pd.DataFrame(index=pd.Index(list(CLASSES), name="class"))
     df["finding"] = [CLASS_NAMES[c] for c in CLASSES]
     if a.labels is not None:
@@ -74,7 +74,7 @@ def calls_table(a) -> pd.DataFrame:
 
 
 def quality_table(q) -> pd.DataFrame:
-    """One row per lead from an ecgcore.quality.QualityReport: usable, and the problems in words."""
+    """One row per lead from an ecgcore.signal.quality.QualityReport: usable, and the problems in words."""
     return pd.DataFrame({"lead": [lq.lead for lq in q.leads], "usable": [lq.ok for lq in q.leads],
                          "problems": ["; ".join(lq.details or lq.problems) for lq in q.leads]})
 

@@ -1,4 +1,4 @@
-"""CSV uploads -> Record (the CSV part of `ecgcore.readers`).
+"""CSV uploads -> Record (the CSV part of `ecgcore.io.readers`).
 
 Accepted: one column per lead, a header row naming the 12 leads (any order/case, with prefixes and
 units such as 'Lead V1', 'V1 (mV)', 'v1_uV': uV and V are converted), one row per sample;
@@ -16,7 +16,7 @@ import numpy as np
 
 from .checks import (LEADS_TEXT, UploadError, check_duration, check_rate, check_text, lead_order, show,
                      upload_record)
-from .record import Record, normalize_lead_name, split_lead_label
+from ..signal.record import Record, normalize_lead_name, split_lead_label
 from .wfdb_header import UNITS_TO_MV
 
 MAX_CSV_HEADER = 64 * 1024     # characters in the header row (and in each preamble line)

@@ -1,5 +1,5 @@
 """Upload checks: names, sizes, rate, length, leads, signal sanity and text encoding (the strict
-WFDB header parser is `ecgcore.wfdb_header`).
+WFDB header parser is `ecgcore.io.wfdb_header`).
 
 Each check raises `UploadError` whose message says which file, what is wrong and what
 would be accepted. Limits are module constants so the app can quote them.
@@ -13,7 +13,7 @@ from collections import Counter
 
 import numpy as np
 
-from .record import LEADS, Record, normalize_lead_name
+from ..signal.record import LEADS, Record, normalize_lead_name
 
 MAX_UPLOAD_MB = 50                  # per file and per upload in total (MiB)
 MIN_FS, MAX_FS = 50.0, 10_000.0     # Hz
@@ -237,7 +237,7 @@ def check_text(name: str, data: bytes, what: str) -> None:
 def upload_record(x: np.ndarray, fs: float, fmt: str, filename: str, notes: list[str],
                   **meta) -> Record:
     """Runs the signal checks on x (T, 12) canonical mV and builds the upload Record, with a
-    warning when the heart rate at `fs` suggests another sampling rate (`ecgcore.rate_check`)."""
+    warning when the heart rate at `fs` suggests another sampling rate (`ecgcore.io.rate_check`)."""
     from .rate_check import rate_warning
     notes = notes + check_signal(x, fs, show(filename))
     signal = np.ascontiguousarray(x, dtype=np.float32)

@@ -7,9 +7,9 @@ regularisation (strength picked by 5-fold cross-validation inside fold 9), then 
 every other model. The abstention score is also picked on fold 9: among `UNCERTAINTY_SCORES`, the
 one whose 10% most uncertain records, removed from cross-fitted fold-9 predictions, raise the macro
 AUC the most. A joint model over the networks' embeddings is compared with this late fusion by
-cross-fitting on fold 9 (`ecgcore.joint`); the verdict is stored in the weights and the card.
+cross-fitting on fold 9 (`ecgcore.models.joint`); the verdict is stored in the weights and the card.
 
-    python -m ecgcore.fusion fit --data ../shared/ptbxl     # writes weights/fused.pt
+    python -m ecgcore.models.fusion fit --data ../shared/ptbxl     # writes weights/fused.pt
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import torch
 
 from .calibration import (apply_calibration, calibration_params, choose_calibration, choose_thresholds,
                           macro_auc, sigmoid)
-from .record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
+from ..signal.record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
 from .joint import compare as compare_joint
 from .registry import FORMAT, REGISTRY, WEIGHTS_DIR, EcgModel, load_model, write_sums
 from .stacking import fit_stack
@@ -193,7 +193,7 @@ def fit(data: str | None = None, weights_dir: Path = WEIGHTS_DIR, joint_repeats:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecgcore.fusion", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ecgcore.models.fusion", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["fit"])
     parser.add_argument("--data", default=None, help="PTB-XL folder (default $PTBXL_DIR)")

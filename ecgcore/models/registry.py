@@ -21,10 +21,10 @@ import torch
 
 from . import nets
 from .calibration import calibration_params
-from .record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
-from .views import View, compute_view
+from ..signal.record import CLASSES, LEADS, MODEL_FS, MODEL_SAMPLES
+from ..signal.views import View, compute_view
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 FORMAT = "ecgcore-weights-v1"
 
 
@@ -91,9 +91,9 @@ def write_sums(weights_dir: Path = WEIGHTS_DIR) -> None:
 def verify(path: Path) -> None:
     """Raise WeightsError unless `path` exists and its SHA-256 matches weights/SHA256SUMS."""
     if not path.is_file():
-        how = {"fused": "python -m ecgcore.fusion fit",
+        how = {"fused": "python -m ecgcore.models.fusion fit",
                "shap_background": "python -m ecgcore.explain.shap_attr"}.get(path.stem,
-                                                                             f"python -m ecgcore.train {path.stem}")
+                                                                             f"python -m ecgcore.models.train {path.stem}")
         raise WeightsError(f"weights file {path.name} not found in {path.parent}; make it with `{how}`")
     expected = read_sums(path.parent).get(path.name)
     if expected is None:
@@ -184,7 +184,7 @@ def _check(signals: np.ndarray) -> np.ndarray:
         x = x[None]
     if x.ndim != 3 or x.shape[1:] != (MODEL_SAMPLES, len(LEADS)):
         raise ValueError(f"models take (N, {MODEL_SAMPLES}, 12) mV at {MODEL_FS} Hz, got {x.shape}; "
-                         "use ecgcore.record.model_input(record)")
+                         "use ecgcore.signal.record.model_input(record)")
     if not np.isfinite(x).all():
         raise ValueError("signals contain NaN or inf; models need finite mV values")
     return x

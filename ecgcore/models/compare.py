@@ -1,9 +1,9 @@
 """Compare trial training runs with the shipped networks on fold 9 only (fold 10 is never read).
 
-    python -m ecgcore.compare runs/lc/f0.25 runs/lc/f0.5 --models signal spectrum
-    python -m ecgcore.compare runs/seeds/s1 runs/seeds/s2 --models signal --out docs/seeds.md
+    python -m ecgcore.models.compare runs/lc/f0.25 runs/lc/f0.5 --models signal spectrum
+    python -m ecgcore.models.compare runs/seeds/s1 runs/seeds/s2 --models signal --out docs/seeds.md
 
-For every trial folder holding NAME.pt (written by `python -m ecgcore.train NAME --out DIR`), the
+For every trial folder holding NAME.pt (written by `python -m ecgcore.models.train NAME --out DIR`), the
 table gives its training records, the epoch it chose on fold 9, its fold-9 macro AUC and the paired
 difference from the shipped weights/NAME.pt with a 95% bootstrap CI (the same records resampled for
 both, 1,000 times). The fold-9 AUC of a run is flattered by its own epoch choice on fold 9, equally for
@@ -75,7 +75,7 @@ def markdown(rows: list[dict], n_val: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecgcore.compare", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ecgcore.models.compare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, help="folders written by train --out")
     parser.add_argument("--models", nargs="+", default=["signal", "spectrum", "scalogram"])
