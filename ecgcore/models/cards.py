@@ -109,14 +109,21 @@ def card_markdown(card: dict) -> str:
                   "| PTB-XL group | records | flagged by us | not assessable | most common problem |",
                   "|---|---|---|---|---|"]
         for group, g in q["groups"].items():
-            common = max(g["by_code_rate"], key=g["by_code_rate"].get)
-            lines.append(f"| {group} | {g['records']} | {g['flagged_rate']:.1%} | {g['not_assessable_rate']:.1%} "
-                         f"| {common} ({g['by_code_rate'][common]:.1%}) |")
+            lines.append(quality_row(group, g))
         lines.append("")
     lines += ["## Retraining", "", RETRAIN, "", f"Card generated {card['generated']} by "
               f"`{card['evaluation_command']}` from `{card['weights_file']}` (sha256 {card['weights_sha256'][:16]}...).",
               "", "PTB-XL: Wagner et al., Scientific Data 7:154 (2020); PhysioNet doi:10.13026/kfzx-aw45 (CC BY 4.0).", ""]
     return "\n".join(lines)
+
+
+def quality_row(group: str, g: dict) -> str:
+    """One table row of the quality check; a group with no records says so instead of rates."""
+    if not g["records"]:
+        return f"| {group} | 0 | no records in this group | - | - |"
+    common = max(g["by_code_rate"], key=g["by_code_rate"].get)
+    return (f"| {group} | {g['records']} | {g['flagged_rate']:.1%} | {g['not_assessable_rate']:.1%} "
+            f"| {common} ({g['by_code_rate'][common]:.1%}) |")
 
 
 def untouched_lines(card: dict) -> list[str]:
