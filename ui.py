@@ -341,3 +341,38 @@ def model_summary(rec: Record) -> None:
         labels = "" if a.labels is None else f" · cardiologists: {', '.join(a.labels) or 'none'}"
         st.markdown(f"{rec.title} · {name} model: {', '.join(found) or 'no class above threshold'}"
                     f" · status: **{a.status}**{labels}")
+
+
+# ---------------------------------------------------------------- score file of the open PTB-XL folder
+def scores() -> tuple[pd.DataFrame | None, str, Path]:
+    """(score table indexed by ecg_id or None, why not, its path) for the open PTB-XL folder."""
+    from ecgcore.score.outcomes import scores_path
+    root, _ = data_root()
+    path = scores_path(root)
+    mtime = path.stat().st_mtime if path.is_file() else 0.0
+    from ecgcore.models.registry import weights_path
+    files = {n: weights_path(n, weights_dir()) for n in MODEL_ORDER}
+    shas = tuple(sorted((n, _sha(str(p), p.stat().st_mtime)) for n, p in files.items() if p.is_file()))
+    table, why = _scores(str(path), mtime, shas)
+    return table, why, path
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the score file…")
+def _scores(path: str, mtime: float, shas: tuple) -> tuple[pd.DataFrame | None, str]:
+    from ecgcore.score.outcomes import load_scores
+    return load_scores(path, dict(shas))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _sha(path: str, mtime: float) -> str:
+    from ecgcore.models.registry import sha256
+    return sha256(Path(path))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def outcome_columns(path: str, mtime: float) -> pd.DataFrame:
+    """The Records table's model columns for the score file at `path` (indexed by ecg_id)."""
+    from ecgcore.score.outcomes import load_scores
+    from ecgcore.plot.tables import outcome_columns as columns
+    table, _ = load_scores(path)
+    return columns(table)

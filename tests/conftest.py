@@ -28,3 +28,14 @@ def ptbxl_dir() -> Path:
 def index(ptbxl_dir):
     from ecgcore.io.ptbxl import load_index
     return load_index(ptbxl_dir)
+
+
+@pytest.fixture(scope="session")
+def scored_cache(tmp_path_factory, ptbxl_dir) -> Path:
+    """A cache folder holding the score file of the PTB-XL folder's fold 10 (`python -m ecgcore.score`)."""
+    from ecgcore.score import ptbxl_source, score
+    from ecgcore.score.outcomes import scores_path
+    cache = tmp_path_factory.mktemp("cache")
+    source, keys = ptbxl_source(ptbxl_dir, (10,))
+    score(source, keys, scores_path(ptbxl_dir, cache), workers=0, progress=False)
+    return cache

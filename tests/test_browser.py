@@ -47,11 +47,14 @@ def shots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(ptbxl_dir, tmp_path_factory):
+def server(ptbxl_dir, tmp_path_factory, request):
     if not Path(bt.CHROMIUM).is_file():
         pytest.skip(f"no Chromium at {bt.CHROMIUM}")
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    with bt.serve_app(env={"PTBXL_DIR": str(ptbxl_dir)}, log=log) as (url, proc, _):
+    env = {"PTBXL_DIR": str(ptbxl_dir)}
+    if have_weights():        # the score file of fold 10, for browsing by outcome on the Records page
+        env["ECGCORE_CACHE"] = str(request.getfixturevalue("scored_cache"))
+    with bt.serve_app(env=env, log=log) as (url, proc, _):
         yield url
         assert proc.poll() is None, f"streamlit died; see {log}"
 
@@ -144,6 +147,27 @@ def test_every_page_opens(server, browser_page, shots):
         name = {"Model cards": "models", "Records": "records"}.get(title, title.lower())
         if title not in ("Waveform", "Explain", "Upload"):
             shot(page, shots, name)
+
+
+@pytest.mark.skipif(not have_weights(), reason="scoring needs trained weights")
+def test_records_filtered_to_mi_false_negatives_open_one(server, browser_page, ptbxl_dir, scored_cache, shots):
+    import pandas as pd
+    from ecgcore.score.outcomes import scores_path
+    scores = pd.read_parquet(scores_path(ptbxl_dir, scored_cache))
+    fn = scores[(scores["status"] == "ok") & scores["y_MI"].fillna(False).astype(bool) & ~scores["call_MI"].astype(bool)]
+    page = browser_page
+    bt.open_page(page, server, "", "")
+    nav(page, "Records")
+    pick(page, "Fused vs cardiologists", "MI")                   # outcome defaults to false negatives
+    page.get_by_text(f"**{len(fn):,}** of".replace("**", ""), exact=False).first.wait_for()
+    pick(page, "Sort by", "fused P(MI) high first")
+    first = int(fn.sort_values("p_fused_MI", ascending=False, kind="stable")["ecg_id"].iloc[0])
+    grid = page.locator("[data-testid=stDataFrame]").first
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)           # the first row's selection box
+    page.get_by_role("heading", name=f"Open: PTB-XL #{first}").wait_for(timeout=30_000)
+    assert f"ecg_id={first}" in page.url
+    shot(page, shots, "records_outcomes")
 
 
 @pytest.mark.skipif(not have_weights(), reason="explanations need trained weights")

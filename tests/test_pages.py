@@ -145,9 +145,40 @@ def test_records_search_by_report_text_and_open_by_id(data):
     n = int(with_signal["report"].fillna("").str.contains("infarkt", case=False).sum())
     assert n > 0 and f"**{n:,}** of" in texts(at)
     at.number_input[0].set_value(RECORD)
-    at.button[0].click().run()                                    # the form's Open button
+    next(b for b in at.button if b.label == "Open").click().run()   # the form's Open button
     assert qp(at) == str(RECORD)
     assert f"Open: PTB-XL #{RECORD}" in texts(at)
+
+
+def test_records_without_a_score_file_offer_to_score_the_folder(data, tmp_path, monkeypatch):
+    monkeypatch.setattr("ecgcore.score.outcomes.CACHE_DIR", tmp_path)
+    at = page(app(), "records")
+    assert "No model outputs for this folder (no score file yet)" in texts(at)
+    assert any(b.label == "Score all records" for b in at.button)
+
+
+@needs_weights
+def test_records_filter_to_the_fused_models_mi_false_negatives_and_open_one(data, scored_cache, monkeypatch):
+    import pandas as pd
+    from ecgcore.score.outcomes import scores_path
+    monkeypatch.setattr("ecgcore.score.outcomes.CACHE_DIR", scored_cache)
+    scores = pd.read_parquet(scores_path(data.attrs["root"], scored_cache))
+    at = page(app(), "records")
+    assert f"{len(scores):,} records scored" in texts(at)
+    at.selectbox(key="versus_cls").set_value("MI").run()
+    at.selectbox(key="versus").set_value("false negatives").run()
+    fn = scores[(scores["status"] == "ok") & scores["y_MI"].fillna(False).astype(bool) & ~scores["call_MI"].astype(bool)]
+    assert len(fn) > 0
+    shown = at.dataframe[0].value
+    assert sorted(shown["ecg_id"].tolist()) == sorted(fn["ecg_id"].tolist())
+    assert all("MI" not in calls.split(", ") for calls in shown["fused calls"])
+    assert all("MI" in labels.split(", ") for labels in shown["labels"])
+    at.selectbox(key="sort_by").set_value("fused P(MI) high first").run()
+    ordered = at.dataframe[0].value["ecg_id"].tolist()
+    assert ordered == fn.sort_values("p_fused_MI", ascending=False, kind="stable")["ecg_id"].tolist()
+    at.number_input[0].set_value(ordered[0])
+    next(b for b in at.button if b.label == "Open").click().run()
+    assert qp(at) == str(ordered[0]) and f"Open: PTB-XL #{ordered[0]}" in texts(at)
 
 
 # ------------------------------------------------------------------ views
