@@ -376,3 +376,46 @@ def outcome_columns(path: str, mtime: float) -> pd.DataFrame:
     from ecgcore.plot.tables import outcome_columns as columns
     table, _ = load_scores(path)
     return columns(table)
+
+
+# ---------------------------------------------------------------- clinical reading (delineation, measurements)
+def measurements(rec: Record):
+    """`ecgcore.signal.measure.measure_record` of the record on display, cached on its id and rate."""
+    return _measurements(current_key() or rec.title, float(rec.fs), rec)
+
+
+@st.cache_data(max_entries=64, show_spinner="Measuring waves and intervals…")
+def _measurements(key: str, fs: float, _rec: Record):
+    from ecgcore.signal.measure import measure_record
+    return measure_record(_rec.signal, _rec.fs)
+
+
+CALIPER_KEY = "caliper_points"
+
+
+def caliper_click(event, fig, start: float, layout: str) -> None:
+    """Keep the last two points clicked on the grid (st.plotly_chart's selection state) as calipers;
+    another record, window or layout starts them afresh (the old selection is then ignored)."""
+    from ecgcore.plot.reading import caliper_point
+    pts = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "points", []) or []
+    point = None
+    if len(pts) == 1:
+        p = pts[0]
+        curve = p.get("curve_number")
+        trace = fig.data[curve].to_plotly_json() if curve is not None and curve < len(fig.data) else {}
+        point = caliper_point(trace, p.get("x"), p.get("y"), start)
+    context = (current_key(), start, layout)
+    if st.session_state.get("caliper_context") != context:
+        st.session_state["caliper_context"] = context
+        clear_calipers(point)
+        return
+    kept = st.session_state.get(CALIPER_KEY, [])
+    if point is not None and point != st.session_state.get("caliper_ignore") and (not kept or kept[-1] != point):
+        st.session_state[CALIPER_KEY] = (kept + [point])[-2:]
+
+
+def clear_calipers(selected=None) -> None:
+    """Forget the caliper points; the point still selected on the chart is not taken again."""
+    st.session_state[CALIPER_KEY] = []
+    st.session_state["caliper_ignore"] = selected

@@ -1,10 +1,11 @@
 """Benchmark: median time per stage on this machine (targets from the issues in brackets).
 
-    python -m ecgcore.bench [--data ../shared/ptbxl] [--repeat 50] [--skip-explain]
+    python -m ecgcore.bench [--data ../shared/ptbxl] [--repeat 50] [--skip-explain] [--score [N]]
 
 Stages: index load, load_record, spectrum and scalogram (single record and batch of 64),
 model inference per model (single record and batch throughput), one record through all
-models + fusion + quality, and explanations (SHAP, LIME) per model.
+models + fusion + quality, explanations (SHAP, LIME) per model, and with --score the
+archive scorer's records/s in one process and on a 2-worker Dask LocalCluster.
 """
 from __future__ import annotations
 
@@ -94,6 +95,58 @@ def bench_explain(models: dict, signal: np.ndarray) -> list[dict]:
     return out
 
 
+def _rss_mb() -> float:
+    from .memory import rss_mb
+    return rss_mb()
+
+
+def bench_score(data: str | None, limit: int | None, workers: int = 2, keep: bool = False,
+                measure: bool = True) -> list[dict]:
+    """Records/s of `python -m ecgcore.score` over a PTB-XL folder: in this process (a batch loop,
+    torch on every core) and on a Dask LocalCluster of `workers` single-threaded workers. keep: the
+    Dask run's file becomes the app's score file of that folder (Records page, browse by outcome)."""
+    import shutil
+    import tempfile
+    from .score import ptbxl_source, score
+    source, keys = ptbxl_source(data)
+    keys = keys[:limit] if limit else keys
+    out, rates = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("single process", f"dask {workers} workers"):
+            t0 = time.perf_counter()
+            if name == "single process":
+                table = score(source, keys, f"{tmp}/{name.replace(' ', '_')}.parquet", workers=0, measure=measure)
+            else:                       # cluster start-up counted; worker memory read after the run
+                from distributed import Client, LocalCluster
+                with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster, \
+                        Client(cluster) as client:
+                    table = score(source, keys, f"{tmp}/{name.replace(' ', '_')}.parquet", client=client,
+                                  measure=measure)
+                    rss = client.run(_rss_mb)
+                print(f"dask worker memory after the run (RSS): "
+                      f"{', '.join(f'{v:.0f} MB' for v in rss.values())}", flush=True)
+            seconds = time.perf_counter() - t0
+            rates[name] = len(keys) / seconds
+            ok = int((table["status"] == "ok").sum())
+            print(f"score{'' if measure else ' (no measurements)'}, {name}: {len(keys):,} records ({ok:,} ok) in {seconds:.0f} s = "
+                  f"{rates[name]:.1f} records/s", flush=True)
+            if keep and name.startswith("dask"):
+                from .score.outcomes import scores_path
+                dest = scores_path(source.root)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(f"{tmp}/{name.replace(' ', '_')}.parquet", dest)
+                print(f"score file kept for the app: {dest}")
+            out.append({"stage": f"score {name}", "median_ms": seconds * 1000 / len(keys), "target_ms": None,
+                        "extra": f"{len(keys)} records in {seconds:.0f} s, {rates[name]:.1f} records/s"})
+    dask_rate = rates[f"dask {workers} workers"]
+    ratio = dask_rate / rates["single process"]
+    all_s = 21_799 / dask_rate
+    print(f"score: dask / single-process throughput = {ratio:.2f} (target >= 0.90: "
+          f"{'PASS' if ratio >= 0.9 else 'FAIL'}); 21,799 records on dask: {all_s / 60:.1f} min "
+          f"(target < 5 min: {'PASS' if all_s < 300 else 'FAIL'})", flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ecgcore.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -102,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the app uses 1 per request)")
     parser.add_argument("--skip-models", action="store_true")
     parser.add_argument("--skip-explain", action="store_true")
+    parser.add_argument("--score", nargs="?", const=0, type=int, metavar="N",
+                        help="also time `ecgcore.score` (single process vs Dask) over the first N records "
+                             "with 100 Hz signals (no N: all of them; minutes on the full PTB-XL)")
+    parser.add_argument("--score-no-measure", action="store_true",
+                        help="score without the machine measurements (ecgcore.score --no-measure)")
+    parser.add_argument("--score-keep", action="store_true",
+                        help="keep the Dask run's scores as the app's score file of --data")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"ecgcore bench: median of {args.repeat} runs, torch threads {args.threads}")
@@ -111,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         results += rows
         if not args.skip_explain and models:
             results += bench_explain(models, signal)
+    if args.score is not None:
+        results += bench_score(args.data, args.score or None, keep=args.score_keep,
+                               measure=not args.score_no_measure)
     failed = [r["stage"] for r in results if r["target_ms"] and r["median_ms"] >= r["target_ms"]]
     print("all targets met" if not failed else f"targets missed: {failed}")
     return 0

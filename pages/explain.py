@@ -130,3 +130,31 @@ view_section("On the spectrum", "spectrum", draw_spectrum, full=False)
 view_section("On the scalogram", "scalogram", draw_scalogram, full=False)
 for note in t.get("notes", []):
     st.caption(f"• {note}")
+
+st.markdown("##### Where the evidence lies, wave by wave")
+band, why = explain_mod.saliency_on_view(expl, "signal")
+if band is None:
+    st.info(f"No lead x wave table for this map: {why}.")
+else:
+    from ecgcore.explain import waves
+    from ecgcore.signal.delineate import delineate_record
+    d = delineate_record(expl.signal, MODEL_FS)
+    if d.n_beats == 0:
+        st.info("No lead x wave table: no beats were found in the model input, so its waves are unknown.")
+    else:
+        labels = waves.wave_labels(d, expl.signal.shape[0])
+        table = waves.evidence_by_wave(band, labels)
+        st.markdown(f"**{waves.evidence_sentence(table, expl.class_name)}.**")
+        st.dataframe((table * 100).round(1), key="wave_table",
+                     column_config={w: st.column_config.ProgressColumn(w, format="%.1f%%", min_value=0,
+                                                                       max_value=float(table.to_numpy().max() * 100) or 1)
+                                    for w in waves.WAVES})
+        st.caption(f"Share of the map's positive evidence for {expl.class_name} in each lead and wave "
+                   f"({d.n_beats} beats delineated on the 100 Hz model input). A uniform map would put "
+                   f"{waves.wave_share(waves.uniform_shares(labels), 'QRS'):.0%} in QRS. "
+                   + ("LIME spreads each segment's score evenly over the segment (one second per lead, "
+                      "or two-second tiles on the scalogram), so within a lead its wave shares follow the "
+                      "waves' durations: read its lead shares, not its wave shares."
+                      if expl.method == "lime" else
+                      "SHAP attributes every sample (40 ms columns on the scalogram), so its wave shares "
+                      "carry information."))

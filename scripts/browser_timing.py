@@ -2,9 +2,10 @@
 
     PTBXL_DIR=../shared/ptbxl python scripts/browser_timing.py [--switches 10]
 
-Prints: seconds from `streamlit run` to the first page visible (target < 8 s), and the median /
+Prints: seconds from `streamlit run` to the first page visible (target < 8 s), the median /
 max seconds from clicking "next" in the sidebar until the new record's waveform grid and its
-model summary are both drawn (target < 1.5 s). Also the helpers the browser test and the load
+model summary are both drawn (target < 1.5 s), and the Records page: a visit from Waveform until its
+table is drawn (target < 1.5 s), a filter and a sort (target < 1 s each). Also the helpers the browser test and the load
 test share: `serve_app`, `launch_browser`, `wait_idle`, `open_page`.
 """
 from __future__ import annotations
@@ -111,11 +112,58 @@ def switch_and_time(page, timeout_ms: float = 30_000) -> tuple[float, str]:
     return time.perf_counter() - t0, chart_title(page)
 
 
+def _rerun_done(page, timeout_ms: float = 60_000) -> None:
+    """After an input changed: wait for the script run it starts (if not already over), then idle."""
+    try:
+        page.wait_for_selector("[data-testid=stApp][data-test-script-state=running]", timeout=500)
+    except Exception:  # noqa: BLE001 - a run shorter than the poll
+        pass
+    wait_idle(page, timeout_ms)
+
+
+def records_timing(page, visits: int = 3) -> dict[str, list[float]]:
+    """Seconds to (a) open the Records page from Waveform, with its table drawn, (b) filter it by a
+    report word, (c) sort it by the fused P(MI) when a score file exists (else by ecg_id)."""
+    out: dict[str, list[float]] = {"visit": [], "filter": [], "sort": []}
+    for k in range(visits):
+        page.locator("[data-testid=stSidebarNav] a", has_text="Waveform").first.click()
+        page.locator(".st-key-ecg_grid .main-svg").first.wait_for(timeout=120_000)
+        wait_idle(page)
+        t0 = time.perf_counter()
+        page.locator("[data-testid=stSidebarNav] a", has_text="Records").first.click()
+        page.get_by_text("records with signals match").first.wait_for(timeout=60_000)
+        page.locator("[data-testid=stDataFrame] canvas").first.wait_for(timeout=60_000)
+        wait_idle(page)
+        out["visit"].append(time.perf_counter() - t0)
+        box = page.get_by_placeholder("ecg_id or words of the report (e.g. infarkt)")
+        before = page.get_by_text("records with signals match").first.text_content()
+        t0 = time.perf_counter()
+        box.fill(["infarkt", "hypertrophie", "block"][k % 3])
+        box.press("Enter")
+        page.wait_for_function("(b) => { const e = [...document.querySelectorAll('p')].find(p => "
+                               "p.textContent.includes('records with signals match')); return e && "
+                               "e.textContent !== b; }", arg=before, timeout=60_000)
+        wait_idle(page)
+        out["filter"].append(time.perf_counter() - t0)
+        sort = page.locator("[data-testid=stSelectbox]", has=page.get_by_text("Sort by", exact=True))
+        if sort.count():
+            t0 = time.perf_counter()
+            sort.locator("input").first.click()
+            page.get_by_role("option", name=["fused P(MI) high first", "ecg_id"][k % 2], exact=True).click()
+            _rerun_done(page)
+            out["sort"].append(time.perf_counter() - t0)
+        box.fill("")
+        box.press("Enter")
+        _rerun_done(page)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--switches", type=int, default=10)
     parser.add_argument("--ecg-id", type=int, default=100)
+    parser.add_argument("--records", type=int, default=3, help="Records page visits to time (0: none)")
     args = parser.parse_args(argv)
     with sync_playwright() as p:
         browser = launch_browser(p)
@@ -133,6 +181,15 @@ def main(argv: list[str] | None = None) -> int:
             times = [switch_and_time(page)[0] for _ in range(args.switches)]
             print(f"record switch -> waveform + predictions drawn, warm, {len(times)} switches: "
                   f"median {statistics.median(times):.2f} s, max {max(times):.2f} s (target < 1.5 s)")
+            if args.records:
+                rec = records_timing(page, args.records)
+                for what, target in (("visit", 1.5), ("filter", 1.0), ("sort", 1.0)):
+                    if rec[what]:
+                        print(f"Records page {what}, warm, {len(rec[what])} times: median "
+                              f"{statistics.median(rec[what]):.2f} s, max {max(rec[what]):.2f} s "
+                              f"(target < {target} s)")
+                    else:
+                        print(f"Records page {what}: not timed (no score file for this folder)")
         browser.close()
     return 0
 

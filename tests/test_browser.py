@@ -149,6 +149,46 @@ def test_every_page_opens(server, browser_page, shots):
             shot(page, shots, name)
 
 
+def _click_trace(page, key: str, x: float, y: float) -> None:
+    """Click the point of the plotly chart with streamlit key `key` at data coordinates (x, y)."""
+    page.wait_for_function(f"() => {{ const g = document.querySelector('.st-key-{key} .js-plotly-plot');"
+                           " return g && g._fullLayout && g._fullLayout.xaxis; }", timeout=30_000)
+    page.wait_for_timeout(800)                                 # drawn, listeners attached
+    gd = page.locator(f".st-key-{key} .js-plotly-plot").first
+    px = gd.evaluate("(gd, p) => { const L = gd._fullLayout, r = gd.getBoundingClientRect();"
+                     " return [r.left + L.xaxis._offset + L.xaxis.d2p(p[0]),"
+                     " r.top + L.yaxis._offset + L.yaxis.d2p(p[1])]; }", [x, y])
+    page.mouse.move(px[0], px[1])
+    page.wait_for_timeout(150)
+    page.mouse.click(px[0], px[1])
+    bt.wait_idle(page)
+
+
+def test_calipers_read_the_interval_between_two_clicked_points(server, browser_page, ptbxl_dir, shots):
+    from ecgcore.io.ptbxl import load_record
+    rec = load_record(RECORD, 500)
+    page = browser_page
+    bt.open_page(page, server, "waveform", f"ecg_id={RECORD}")
+    page.get_by_text("Calipers", exact=True).click()
+    bt.wait_idle(page)
+    page.get_by_text("click a point on a trace (0 of 2 chosen)").wait_for()
+    page.wait_for_timeout(1500)                                # the chart redrawn with clickable samples
+    rhythm = -9.0                                              # lead II rhythm strip: row 4, spacing 3 mV
+    for t in (2.0, 3.0):
+        _click_trace(page, "ecg_grid", t, float(rec.signal[int(t * rec.fs), 1]) + rhythm)
+    box = page.locator(".st-key-caliper_box")
+    box.get_by_text("Δt").wait_for(timeout=30_000)
+    text = box.text_content()
+    m = re.search(r"II at ([\d.]+) s → II at ([\d.]+) s: Δt (\d+) ms \((\d+) bpm.*ΔV ([+-][\d.]+) mV", text)
+    assert m, text
+    t1, t2, dt, bpm, dv = float(m[1]), float(m[2]), int(m[3]), int(m[4]), float(m[5])
+    assert abs(t1 - 2.0) < 0.03 and abs(t2 - 3.0) < 0.03, text     # the samples nearest the clicks
+    assert dt == round((t2 - t1) * 1000) and bpm == round(60000 / dt)
+    want = rec.signal[int(round(t2 * rec.fs)), 1] - rec.signal[int(round(t1 * rec.fs)), 1]
+    assert abs(dv - want) <= 0.006, (dv, want)                     # shown to 0.01 mV
+    shot(page, shots, "waveform_calipers")
+
+
 @pytest.mark.skipif(not have_weights(), reason="scoring needs trained weights")
 def test_records_filtered_to_mi_false_negatives_open_one(server, browser_page, ptbxl_dir, scored_cache, shots):
     import pandas as pd

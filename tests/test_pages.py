@@ -185,7 +185,7 @@ def test_records_filter_to_the_fused_models_mi_false_negatives_and_open_one(data
 def test_waveform_draws_the_raw_500_hz_signal_on_a_square_grid(data):
     from ecgcore.io.ptbxl import load_record
     at = page(app({"ecg_id": str(RECORD)}), "waveform")
-    (spec,) = charts(at)
+    spec = charts(at)[0]                       # the grid (the median beats follow)
     rec = load_record(RECORD, 500)
     traces = {t.get("name"): t for t in spec["data"]}
     assert {t["type"] for t in spec["data"]} == {"scatter"}
@@ -198,9 +198,44 @@ def test_waveform_draws_the_raw_500_hz_signal_on_a_square_grid(data):
     assert "0.04 s x 0.10 mV" in texts(at)
     at.selectbox(key="wave_speed").set_value(50.0).run()
     at.radio(key="wave_layout").set_value("12x1").run()
-    (spec,) = charts(at)
+    spec = charts(at)[0]                       # the grid (the median beats follow)
     assert spec["layout"]["xaxis"]["minor"]["dtick"] == pytest.approx(0.02)
     assert [t["name"] for t in spec["data"] if t.get("name") in LEADS] == list(LEADS)
+
+
+def test_waveform_shows_the_measurements_markers_and_median_beats_of_ecgcore(data):
+    from ecgcore.io.ptbxl import load_record
+    from ecgcore.signal.measure import measure_record
+    rec = load_record(RECORD, 500)
+    m = measure_record(rec.signal, rec.fs)
+    at = page(app({"ecg_id": str(RECORD)}), "waveform")
+    table = at.dataframe[0].value                          # the measurements table
+    shown = dict(zip(table["measurement"], table["value"]))
+    assert m.values["qrs_ms"].ok and shown["QRS"] == f"{m.values['qrs_ms'].value:.0f} ms"
+    assert shown["Heart rate"] == f"{m.values['hr_bpm'].value:.0f} bpm"
+    for name, v in m.values.items():
+        if not v.ok:
+            assert v.reason in table["why not"].tolist()
+    assert "ST level at J + 60 ms" in texts(at)
+    grid, median = charts(at)
+    assert sum(1 for t in median["data"] if t.get("name") in LEADS) == 12
+    assert {"QRS onset", "T end"} <= {t.get("name") for t in median["data"]}
+    at.toggle(key="wave_markers").set_value(True).run()
+    grid = charts(at)[0]
+    marks = {t["name"]: t for t in grid["data"] if t.get("mode") == "markers"}
+    assert set(marks) == {"P onset", "P offset", "QRS onset", "QRS offset (J)", "T end"}
+    onsets = np.asarray(marks["QRS onset"]["x"] if isinstance(marks["QRS onset"]["x"], list)
+                        else decode(marks["QRS onset"]["x"]), float)
+    in_first_column = np.sort(onsets[onsets < 2.5])       # lead I, II, III show the same beats
+    want = m.delineation.qrs_on[np.isfinite(m.delineation.qrs_on)] / rec.fs
+    assert set(np.round(in_first_column, 3)) == set(np.round(want[want < 2.5], 3))
+
+
+def test_a_flat_upload_says_why_nothing_is_measurable(data):
+    from ecgcore.signal.measure import measure_record
+    m = measure_record(np.zeros((1000, 12), np.float32), 100.0)
+    assert not any(v.ok for v in m.values.values())
+    assert all("not assessable" in v.reason for v in m.values.values())
 
 
 def test_spectrum_and_scalogram_are_exactly_ecgcore_views(data):
@@ -291,6 +326,30 @@ def test_explain_runs_shap_and_shows_maps_with_trust_measures(data):
     assert heat, "the spectrum saliency heatmap is missing"
     words = texts(at)
     assert "discard timing" in words          # the spectrum model's map has no time axis: said, not faked
+    assert "No lead x wave table for this map" in words
+
+
+@needs_weights
+def test_explain_shows_the_lead_by_wave_evidence_of_ecgcore(data):
+    from ecgcore.explain import explain, saliency_on_view
+    from ecgcore.explain.waves import evidence_by_wave, evidence_sentence, wave_labels
+    from ecgcore.io.ptbxl import load_record
+    from ecgcore.models.registry import load_model
+    from ecgcore.signal.delineate import delineate_record
+    from ecgcore.signal.record import model_input
+    at = page(app({"ecg_id": str(RECORD)}), "explain")
+    at.selectbox(key="expl_model").set_value("scalogram").run()
+    at.radio(key="expl_method").set_value("shap").run()
+    at.selectbox(key="expl_class").set_value(0).run()
+    at.button(key="expl_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    x = model_input(load_record(RECORD, 100))
+    want = explain(load_model("scalogram", os.environ.get("ECGCORE_WEIGHTS_DIR")), x, "shap", 0, seed=0)
+    band, _ = saliency_on_view(want, "signal")
+    table = evidence_by_wave(band, wave_labels(delineate_record(x, 100), 1000))
+    shown = at.dataframe[-1].value
+    np.testing.assert_allclose(shown.to_numpy(float), (table * 100).round(1).to_numpy(), atol=0.051)
+    assert evidence_sentence(table, "NORM") in texts(at)
 
 
 @needs_weights
@@ -328,7 +387,7 @@ def test_upload_accepts_a_csv_and_refuses_a_bad_file(ptbxl_dir):
     assert any("Upload: mine.csv" in m.value for m in at.sidebar.markdown)
     assert qp(at) is None
     page(at, "waveform")
-    (spec,) = charts(at)
+    spec = charts(at)[0]                       # the grid (the median beats follow)
     lead_i = decode({t.get("name"): t for t in spec["data"]}["I"]["y"])
     np.testing.assert_allclose(lead_i, rec.signal[:250, 0], atol=1e-4)
     page(at, "upload")
@@ -385,7 +444,7 @@ def test_upload_accepts_a_wfdb_pair_at_its_header_rate(ptbxl_dir, tmp_path):
     assert not at.error, [e.value for e in at.error]
     assert any("500 Hz, 10.0 s" in s.value for s in at.success)
     page(at, "waveform")
-    (spec,) = charts(at)
+    spec = charts(at)[0]                       # the grid (the median beats follow)
     assert "500 Hz" in spec["layout"]["title"]["text"]
     lead_v1 = decode({t.get("name"): t for t in spec["data"]}["V1"]["y"])
     np.testing.assert_allclose(lead_v1, rec.signal[2500:3750, 6], atol=1e-3)   # 5-7.5 s; 16-bit at 1 uV

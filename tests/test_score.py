@@ -86,6 +86,12 @@ def test_score_on_two_dask_workers_gives_one_row_per_file_and_predict_proba(uplo
     assert len(ok) == 200
     x = np.stack([model_input(load_record(i, 100)) for i in ids])
     names = [Path(index.loc[i, "filename_lr"]).name + ".hea" for i in ids]
+    from ecgcore.signal.measure import measure_record
+    first = measure_record(load_record(ids[0], 100).signal, 100.0).as_row()
+    row = ok.loc[names[0]]
+    for k in ("hr_bpm", "qrs_ms", "qtc_bazett_ms", "qrs_axis_deg"):
+        assert (pd.isna(row[k]) and first[k] is None) or row[k] == pytest.approx(first[k]), k
+    assert row["measure_note"] == first["measure_note"]
     for m in MODELS:
         expect = models[m].predict_proba(x)
         got = ok.loc[names, [f"p_{m}_{c}" for c in CLASSES]].to_numpy()

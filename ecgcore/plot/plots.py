@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 
 from ..signal.record import CLASSES, LEADS
 
-MINOR, MAJOR, INK = "#f7cdd3", "#e58e9b", "#1a1a1a"
+MINOR, MAJOR, INK, CALIPER = "#f7cdd3", "#e58e9b", "#1a1a1a", "#d81b60"
 SALIENCY_SCALE = "RdBu_r"               # red: evidence for the class, blue: against
 LAYOUT_3X4 = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (9, 10, 11))   # columns of lead indices
 RHYTHM_LEAD = 1                         # lead II
@@ -52,10 +52,16 @@ def _paper_height(x_span: float, y_span: float, speed: float, gain: float, width
     return int(y_span * gain * px_per_mm + margin_px)
 
 
-def _trace(y: np.ndarray, t0: float, fs: float, offset: float, lead: str) -> go.Scatter:
-    return go.Scatter(x0=t0, dx=1.0 / fs, y=np.asarray(y, np.float32) + np.float32(offset), mode="lines",
+def _trace(y: np.ndarray, t0: float, fs: float, offset: float, lead: str, pickable: bool = False) -> go.Scatter:
+    """One lead's segment. pickable: invisible markers on every sample, so a click selects a sample
+    (plotly selects markers, not lines); the selected one is drawn as a caliper dot."""
+    extra = dict(mode="lines+markers", marker=dict(size=6, opacity=0),
+                 selected=dict(marker=dict(opacity=1, size=9, color=CALIPER)),
+                 unselected=dict(marker=dict(opacity=0))) if pickable else dict(mode="lines")
+    return go.Scatter(x0=t0, dx=1.0 / fs, y=np.asarray(y, np.float32) + np.float32(offset),
                       line=dict(color=INK, width=1.1), name=lead, showlegend=False,
-                      hovertemplate=f"{lead}  %{{x:.2f}} s<extra></extra>")
+                      meta={"lead": lead.split()[0], "offset": float(offset)},      # calipers read it back
+                      hovertemplate=f"{lead}  %{{x:.3f}} s<extra></extra>", **extra)
 
 
 def _pulses(offsets: list[float]) -> go.Scatter:
@@ -69,12 +75,13 @@ def _pulses(offsets: list[float]) -> go.Scatter:
 
 def ecg_grid_figure(signal: np.ndarray, fs: float, *, layout: str = "3x4", speed: float = 25.0,
                     gain: float = 10.0, start: float = 0.0, spacing: float = 3.0, title: str = "",
-                    saliency: np.ndarray | None = None, width_px: int = 1150) -> go.Figure:
+                    saliency: np.ndarray | None = None, width_px: int = 1150, pickable: bool = False) -> go.Figure:
     """The 12-lead ECG on paper, one figure, one x/y pair, raw mV.
 
     signal: (T, 12) mV at `fs`; shows the 10 s from `start`. layout '3x4': I,II,III | aVR,aVL,aVF |
     V1-V3 | V4-V6, 2.5 s each, plus a 10 s lead II rhythm strip; '12x1': each lead for 10 s.
     saliency: (12, W) over those 10 s, drawn as a colour band behind each row ('12x1' only).
+    pickable: every sample can be clicked (selected), for calipers.
     """
     if layout not in ("3x4", "12x1"):
         raise ValueError(f"layout must be '3x4' or '12x1', got {layout!r}")
@@ -93,9 +100,9 @@ def ecg_grid_figure(signal: np.ndarray, fs: float, *, layout: str = "3x4", speed
             for r, lead in enumerate(column):
                 part = sig[c * seg:(c + 1) * seg, lead]
                 if len(part):
-                    fig.add_trace(_trace(part, c * 2.5, fs, -r * spacing, LEADS[lead]))
+                    fig.add_trace(_trace(part, c * 2.5, fs, -r * spacing, LEADS[lead], pickable))
                 labels.append((c * 2.5, -r * spacing, LEADS[lead]))
-        fig.add_trace(_trace(sig[:, RHYTHM_LEAD], 0.0, fs, -3 * spacing, "II rhythm"))
+        fig.add_trace(_trace(sig[:, RHYTHM_LEAD], 0.0, fs, -3 * spacing, "II rhythm", pickable))
         labels.append((0.0, -3 * spacing, "II"))
         offsets = [-r * spacing for r in range(4)]
         ticks_x, ticks_y = [], []
@@ -107,7 +114,7 @@ def ecg_grid_figure(signal: np.ndarray, fs: float, *, layout: str = "3x4", speed
                                  showlegend=False, hoverinfo="skip"))
     else:
         for k, lead in enumerate(LEADS):
-            fig.add_trace(_trace(sig[:, k], 0.0, fs, -k * spacing, lead))
+            fig.add_trace(_trace(sig[:, k], 0.0, fs, -k * spacing, lead, pickable))
             labels.append((0.0, -k * spacing, lead))
         offsets = [-k * spacing for k in range(len(LEADS))]
     if saliency is not None:

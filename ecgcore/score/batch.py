@@ -18,11 +18,13 @@ from ..io.checks import UploadError
 from ..models.fusion import FusedModel
 from ..models.predict import ModelOutput, abstention
 from ..models.registry import load_model, sha256
+from ..signal.measure import measure_record
 from ..signal.quality import assess_quality
 from ..signal.record import CLASSES, Record, model_input
 from .sources import Source, read_item
 
 MODELS = ("signal", "spectrum", "scalogram", "fused")
+MEASURES = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms", "qrs_axis_deg")
 
 
 @functools.lru_cache(maxsize=2)
@@ -41,7 +43,7 @@ def columns() -> list[str]:
     cols += [f"p_{m}_{c}" for m in MODELS for c in CLASSES]
     cols += [f"call_{c}" for c in CLASSES]
     cols += ["abstention", "abstention_reasons", "quality_ok", "quality_assessable", "quality_summary",
-             "warnings", *(f"weights_sha256_{m}" for m in MODELS)]
+             *MEASURES, "measure_note", "warnings", *(f"weights_sha256_{m}" for m in MODELS)]
     return cols
 
 
@@ -58,8 +60,11 @@ def _row(source: Source, key, record: Record | None, status: str, reason: str) -
     return row
 
 
-def score_batch(source: Source, keys: list, weights_dir: str | None = None, threads: int = 1) -> pd.DataFrame:
-    """Rows (one per key, in order) for `keys` of `source`; see `columns()`."""
+def score_batch(source: Source, keys: list, weights_dir: str | None = None, threads: int = 1,
+                measure: bool = True) -> pd.DataFrame:
+    """Rows (one per key, in order) for `keys` of `source`; see `columns()`. measure: also the
+    machine measurements (`ecgcore.signal.measure`, about 30 ms a record); else those columns stay
+    empty and measure_note says they were not asked for."""
     torch.set_num_threads(threads)
     fused, shas = _models(weights_dir)
     groups = dict(source.groups) if source.kind == "folder" else None
@@ -82,6 +87,7 @@ def score_batch(source: Source, keys: list, weights_dir: str | None = None, thre
         probs = fused.predict_all(np.stack([x for _, _, x in records]))
         for j, (i, record, _) in enumerate(records):
             rows[i].update(_model_columns(probs, j, fused, record))
+            rows[i].update(_measures(record) if measure else {"measure_note": "not measured (--no-measure)"})
     for row in rows:
         row.update({f"weights_sha256_{m}": shas[m] for m in MODELS})
     return pd.DataFrame(rows, columns=[source.key_column, *columns()])
@@ -98,6 +104,15 @@ def _model_columns(probs: dict[str, np.ndarray], j: int, fused: FusedModel, reco
     out.update(abstention=status, abstention_reasons="; ".join(reasons), quality_ok=quality.ok,
                quality_assessable=quality.assessable, quality_summary=quality.summary)
     return out
+
+
+def _measures(record: Record) -> dict:
+    """The machine measurements (empty when not measurable; the reasons in measure_note)."""
+    try:
+        row = measure_record(record.signal, record.fs).as_row()
+    except Exception as exc:                              # noqa: BLE001 - the record keeps its scores
+        return {"measure_note": f"measurement failed: {type(exc).__name__}: {exc}"}
+    return {**{k: row[k] for k in MEASURES}, "measure_note": row["measure_note"]}
 
 
 def default_threads() -> int:

@@ -69,12 +69,13 @@ def _batches(keys: list, size: int) -> list[list]:
 
 def score(source: Source, keys: list, out: str | os.PathLike, *, client=None, workers: int | None = None,
           batch_size: int = 64, weights_dir: str | None = None, progress: bool = True,
-          on_progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+          on_progress: Callable[[int, int], None] | None = None, measure: bool = True) -> pd.DataFrame:
     """Score `keys` of `source` into OUT; returns the merged table.
 
     client: a dask.distributed Client to use; else `workers` > 0 starts a LocalCluster of that many
     single-threaded worker processes (None: one per core), and `workers=0` scores in this process.
     on_progress(done, total) is called after every batch (e.g. to move a progress bar in the app).
+    measure: add the machine measurements (heart rate, intervals, axis) to every row.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -82,16 +83,18 @@ def score(source: Source, keys: list, out: str | os.PathLike, *, client=None, wo
     todo = [k for k in keys if k not in done]
     batches = _batches(todo, batch_size)
     bar = _Progress(len(keys), len(keys) - len(todo), progress, on_progress)
+    lookup = dict(source.groups) if source.kind == "folder" else None
     if batches and client is None and workers == 0:
         threads = torch.get_num_threads()
         try:
             for batch in batches:
-                write_part(out, score_batch(source, batch, weights_dir, threads=default_threads()))
+                write_part(out, score_batch(source.subset(batch, lookup), batch, weights_dir,
+                                                 threads=default_threads(), measure=measure))
                 bar.update(len(batch))
         finally:
             torch.set_num_threads(threads)
     elif batches:
-        _score_dask(source, batches, out, bar, client, workers, weights_dir)
+        _score_dask(source, lookup, batches, out, bar, client, workers, weights_dir, measure)
     bar.close()
     return merge(out, source.key_column)
 
@@ -113,7 +116,7 @@ class _Progress:
         self.bar.close()
 
 
-def _score_dask(source, batches, out, bar, client, workers, weights_dir) -> None:
+def _score_dask(source, lookup, batches, out, bar, client, workers, weights_dir, measure) -> None:
     from distributed import Client, LocalCluster, as_completed
     own = client is None
     if own:
@@ -121,8 +124,8 @@ def _score_dask(source, batches, out, bar, client, workers, weights_dir) -> None
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
     try:
-        source_f = client.scatter(source, broadcast=True)
-        futures = {client.submit(score_batch, source_f, b, weights_dir, 1, pure=False): b for b in batches}
+        futures = {client.submit(score_batch, source.subset(b, lookup), b, weights_dir, 1, measure, pure=False): b
+                   for b in batches}          # each task carries only its own files' names
         for fut in as_completed(futures):
             batch = futures[fut]
             try:
@@ -150,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--weights", help="weights folder (default: the repository's weights/)")
+    p.add_argument("--no-measure", action="store_true",
+                   help="skip the machine measurements (heart rate, intervals, axis; ~30 ms of one core a record)")
     a = p.parse_args(argv)
     try:
         if (Path(a.source) / "ptbxl_database.csv").is_file():
@@ -166,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         client = Client(a.scheduler)
     t0 = time.perf_counter()
     table = score(source, keys, a.out, client=client, workers=a.workers, batch_size=a.batch_size,
-                  weights_dir=a.weights)
+                  weights_dir=a.weights, measure=not a.no_measure)
     counts = table["status"].value_counts().to_dict()
     print(f"wrote {a.out}: {len(table)} records ({counts}) in {time.perf_counter() - t0:.0f} s")
     return 0

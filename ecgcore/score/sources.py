@@ -31,6 +31,14 @@ class Source:
     def key_column(self) -> str:
         return "ecg_id" if self.kind == "ptbxl" else "path"
 
+    def subset(self, keys: list, lookup: dict | None = None) -> "Source":
+        """The same source with only `keys`' file groups (what one batch's task needs to carry).
+        lookup: dict(self.groups), built once by the caller for many subsets."""
+        if self.kind == "ptbxl":
+            return self
+        groups = lookup if lookup is not None else dict(self.groups)
+        return Source(self.kind, self.root, self.fs, tuple((k, groups[k]) for k in keys))
+
 
 def ptbxl_source(root: str | os.PathLike | None = None,
                  folds: tuple[int, ...] | None = None) -> tuple[Source, list[int]]:
