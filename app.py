@@ -35,8 +35,8 @@ def sidebar_record() -> None:
         st.sidebar.caption("None open: choose one on Records or upload an ECG.")
     elif cur["kind"] == "upload":
         rec = st.session_state.get(ui.UPLOAD_KEY)
-        st.sidebar.markdown(f"**{rec.title}**  \n{rec.fs:g} Hz, {rec.seconds:.1f} s  \n"
-                            "no cardiologists' labels (upload)")
+        st.sidebar.markdown(f"**{rec.title}**  \n" + "  \n".join(ui.upload_summary(rec)) +
+                            "  \nno cardiologists' labels (upload)")
     else:
         row = ui.index().loc[cur["ecg_id"]]
         labels = ", ".join(c for c in ui.CLASSES if row[c]) or "no diagnostic superclass"

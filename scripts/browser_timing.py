@@ -11,6 +11,7 @@ test share: `serve_app`, `launch_browser`, `wait_idle`, `open_page`.
 from __future__ import annotations
 
 import argparse
+import re
 import contextlib
 import os
 import socket
@@ -70,6 +71,26 @@ def serve_app(env: dict | None = None, timeout: float = 60.0, log: Path | None =
             proc.kill()
         if log:
             out.close()
+
+
+# Streamlit's frontend probes <page>/_stcore/health and host-config relative to a deep link's
+# path before it finds the server root: 404s of its own, not errors of the app.
+STREAMLIT_PROBE = re.compile(r"/[a-z_]+/_stcore/(health|host-config)$")
+
+
+def watch_console(page) -> list[str]:
+    """Collect the page's console errors (Streamlit's own probes excepted) and page errors into
+    `page.problems` (also returned), for tests that assert a clean console."""
+    problems: list[str] = []
+
+    def on_console(msg):
+        if msg.type == "error" and not STREAMLIT_PROBE.search(msg.location.get("url", "")):
+            problems.append(f"console: {msg.text} ({msg.location.get('url')})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+    page.problems = problems
+    return problems
 
 
 def launch_browser(playwright):

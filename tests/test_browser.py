@@ -26,9 +26,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 import browser_timing as bt  # noqa: E402
 
 RECORD = 9
-# Streamlit's frontend probes <page>/_stcore/health and host-config relative to a deep link's
-# path before it finds the server root: 404s of its own, not errors of this app.
-STREAMLIT_PROBE = re.compile(r"/[a-z_]+/_stcore/(health|host-config)$")
 PAGES = ["Records", "Upload", "Waveform", "Spectrum", "Scalogram", "Predictions", "Explain", "Model cards"]
 
 
@@ -61,18 +58,10 @@ def server(ptbxl_dir, tmp_path_factory, request):
 
 @pytest.fixture(scope="module")
 def browser_page(server):
-    problems: list[str] = []
     with playwright_api.sync_playwright() as p:
         browser = bt.launch_browser(p)
         page = browser.new_page(viewport={"width": 1500, "height": 2000})
-
-        def on_console(msg):
-            if msg.type == "error" and not STREAMLIT_PROBE.search(msg.location.get("url", "")):
-                problems.append(f"console: {msg.text} ({msg.location.get('url')})")
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
-        page.problems = problems
+        bt.watch_console(page)
         yield page
         browser.close()
 

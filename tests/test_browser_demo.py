@@ -23,7 +23,6 @@ pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 import browser_timing as bt  # noqa: E402
 
-STREAMLIT_PROBE = re.compile(r"/[a-z_]+/_stcore/(health|host-config)$")
 MODELS = ("signal", "spectrum", "scalogram", "fused")
 
 
@@ -58,13 +57,10 @@ def test_a_fresh_clone_opens_the_demo_set_with_a_record_and_its_predictions(serv
     demo = load_index(str(clone / "demo" / "ptb-xl"))
     first = int(demo.index[0])
     weights = all((clone / "weights" / f"{n}.pt").is_file() for n in MODELS)
-    problems: list[str] = []
     with playwright_api.sync_playwright() as p:
         browser = bt.launch_browser(p)
         page = browser.new_page(viewport={"width": 1500, "height": 2000})
-        page.on("console", lambda m: problems.append(f"console: {m.text}")
-                if m.type == "error" and not STREAMLIT_PROBE.search(m.location.get("url", "")) else None)
-        page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+        problems = bt.watch_console(page)
 
         bt.open_page(page, server)
         page.get_by_role("heading", name="Records", exact=True).first.wait_for(timeout=60_000)

@@ -290,7 +290,8 @@ BAD = {
     # files
     "no files": (lambda r: ([], None), "no file uploaded"),
     "empty file": (lambda r: ([("e.csv", b"")], 100), "is empty"),
-    "unsupported ext": (lambda r: ([("e.edf", b"0" * 100)], 100), "unsupported file type '.edf'"),
+    "unsupported ext": (lambda r: ([("e.docx", b"0" * 100)], 100), "unsupported file type '.docx'"),
+    "edf not edf": (lambda r: ([("e.edf", b"0" * 100)], None), "'e.edf' is not an EDF file"),
     "over size cap": (lambda r: ([("e.csv", b"0" * (MAX_UPLOAD_MB * 2**20 + 1))], 100), "limit is 50 MB"),
     "total over cap": (lambda r: ([("a.hea", b"0" * 2**25), ("a.dat", b"0" * 2**25)], None),
                       "in total; the limit is 50 MB"),

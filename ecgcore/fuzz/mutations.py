@@ -11,6 +11,7 @@ import numpy as np
 
 from ..io.checks import MAX_UPLOAD_MB, UploadError
 from ..io.wfdb_header import parse_header
+from .mutations_formats import BY_FORMAT
 from .seeds import CELLS, CSV_NAMES, FS_POOL, NAMES, TOKENS, Case, _npy_bytes
 
 
@@ -294,7 +295,7 @@ def m_npy(rng, case):
 
 ANY = [m_truncate, m_pad, m_bitflip, m_splice, m_rename, m_files, m_fs]
 BY_KIND = {"wfdb": [m_header_field, m_header_field, m_header_lines, m_dat_values, m_dat_values],
-           "csv": [m_csv, m_csv, m_csv, m_csv], "npy": [m_npy, m_npy, m_npy, m_npy]}
+           "csv": [m_csv, m_csv, m_csv, m_csv], "npy": [m_npy, m_npy, m_npy, m_npy], **BY_FORMAT}
 
 
 def make_case(rng: random.Random, seeds: list[Case]) -> Case:

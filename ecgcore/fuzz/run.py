@@ -36,7 +36,7 @@ def record_problem(rec) -> str | None:
         return f"fs {rec.fs} / {rec.seconds} s out of range"
     if rec.source != "upload" or rec.ecg_id is not None or rec.labels is not None:
         return "not marked as an upload"
-    if rec.meta.get("format") not in ("WFDB", "CSV", "NPY") or rec.meta.get("original_fs") != rec.fs:
+    if rec.meta.get("format") not in ("WFDB", "CSV", "NPY", "DICOM", "aECG", "EDF") or rec.meta.get("original_fs") != rec.fs:
         return f"meta {rec.meta}"
     m = model_input(rec)
     if m.shape != (MODEL_SAMPLES, 12) or not np.isfinite(m).all():
@@ -80,7 +80,9 @@ KINDS = [("size/name/type", r"limit is|not a plain file name|unsupported file ty
          ("dat size", r"is (truncated|too long)"), ("checksum", r"checksum"),
          ("NaN/inf", r"non-finite"), ("amplitude", r"microvolts|no ECG sample reaches|units are wrong"),
          ("flat", r"flat"), ("WFDB header", r"\.hea|signal line|WFDB|header gives|record line"),
-         ("CSV cells", r"line \d|header row|rows could not"), ("NPY", r"npy|dtype|shape|pickle")]
+         ("CSV cells", r"line \d|header row|rows could not"), ("NPY", r"npy|dtype|shape|pickle"),
+         ("DICOM", r"DICOM|multiplex|Waveform"), ("XML/aECG", r"XML|aECG|DTD|digits|sequence"),
+         ("EDF", r"EDF")]
 
 
 def refusal_kind(message: str) -> str:

@@ -23,7 +23,8 @@ TOKENS = ["0", "-1", "1", "11", "12", "13", "15", "1000000000", "999999999999999
 CELLS = ["abc", "", "nan", "inf", "-inf", "1e309", "0x10", "1,5", '"1.0"', " ", "1_0", "١٢", "∞",
          "None", "--1", "1e5", "1e-300", "+.5", "'", '"', "#"]
 NAMES = ["../../x.hea", "/etc/passwd", "a\\b.csv", "x\x00.csv", "", ".", "..", "x.txt", "x.edf",
-         "x.HEA", "x.DAT", "X.CSV", "x.npz", "noext", ".csv", "é.csv", "x" * 300 + ".csv", "x.csv.npy"]
+         "x.HEA", "x.DAT", "X.CSV", "x.dcm", "x.XML",
+         "x.npz", "noext", ".csv", "é.csv", "x" * 300 + ".csv", "x.csv.npy"]
 
 
 @dataclass
@@ -37,7 +38,9 @@ class Case:
     @property
     def kind(self) -> str:
         exts = {n.rpartition(".")[2].lower() for n, _ in self.files}
-        return "wfdb" if exts & {"hea", "dat"} else "csv" if "csv" in exts else "npy"
+        if exts & {"hea", "dat"}:
+            return "wfdb"
+        return next((e for e in ("csv", "dcm", "xml", "edf") if e in exts), "npy")
 
 
 def _csv_bytes(x: np.ndarray, fs: float) -> bytes:
@@ -112,6 +115,17 @@ def load_seeds(n_records: int = 2) -> list[Case]:
         seeds += [Case(_wrsamp_pair(x, 100, f), None, f"wfdb{f}@100", x) for f in ("212", "80", "24")]
         seeds += [Case(_refmt16(lr_raw, f), None, f"wfdb{f}@100", x) for f in ("61", "160")]
         seeds += [Case(cinc_mat(lr_raw), None, "wfdb-mat@100", x)]
+        seeds += format_seeds(x, 100)
     return seeds
+
+
+def format_seeds(x: np.ndarray, fs: float) -> list[Case]:
+    """The signal x (T, 12) mV as DICOM ECG, HL7 aECG and EDF uploads (`ecgcore.io.writers`)."""
+    from ..io import writers
+    from ..signal.record import Record
+    rec = Record(signal=np.asarray(x, np.float32), fs=float(fs), source="upload")
+    return [Case([("ecg.dcm", writers.write_dicom_ecg(rec))], None, f"dicom@{fs:g}", x),
+            Case([("ecg.xml", writers.write_aecg(rec))], None, f"aecg@{fs:g}", x),
+            Case([("ecg.edf", writers.write_edf(rec))], None, f"edf@{fs:g}", x)]
 
 

@@ -81,6 +81,16 @@ def check_rate(fs: object, where: str) -> float:
     return value
 
 
+def check_given_rate(fs: object, rate: float, where: str, fmt: str) -> None:
+    """Refuses a given rate that differs from the rate a self-describing file states."""
+    if fs is None:
+        return
+    given = check_rate(fs, "the given rate")
+    if not math.isclose(given, rate, rel_tol=1e-6):
+        raise UploadError(f"{where}: the {fmt} file says {rate:g} Hz but {given:g} Hz was given: "
+                          f"leave the rate empty for {fmt} uploads (the file's rate is used)")
+
+
 def check_duration(n_samples: int, fs: float, where: str) -> None:
     """Refuses recordings shorter than MIN_SECONDS or longer than MAX_SECONDS (before reading)."""
     seconds = n_samples / fs

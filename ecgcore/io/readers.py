@@ -9,6 +9,13 @@ Accepted (one record per upload):
 - CSV: a header row naming the 12 leads ('I', 'Lead V1', 'V1 (mV)', any order/case), one row per
   sample; ',' ';' or tab; decimal commas; metadata lines before the header row; a time column
   (gives the rate when regular); `fs` otherwise required (`ecgcore.io.readers_csv`).
+- DICOM (.dcm): a 12-lead ECG waveform file; the multiplex group holding the 12 leads is read at
+  its rate, scaled by channel sensitivity and baseline (`ecgcore.io.readers_dicom`, pydicom).
+- HL7 aECG (.xml): the FDA annotated ECG; the rhythm series' MDC_ECG_LEAD_* sequences, origin +
+  scale x digits; DTDs and entities refused (`ecgcore.io.readers_aecg`, defusedxml).
+- EDF / EDF+C (.edf): the 12 lead signals in uV/mV/V at one rate, others set aside
+  (`ecgcore.io.readers_edf`, a strict own parser).
+  DICOM, aECG and EDF carry their rate: `fs` must be None or equal to it.
 - NPY: a plain numeric array (T, 12) in mV, columns in the order I, II, III, aVR, aVL, aVF,
   V1-V6; a (12, T) array is transposed (T != 12); `fs` required. Pickles are refused.
 Recordings must be 5-60 s long (longer ones are refused, not cropped). Every size,
@@ -25,25 +32,30 @@ import numpy as np
 
 from .checks import (LEADS_TEXT, MAX_UPLOAD_MB, UploadError, check_duration, check_name, check_rate,
                      check_size, listing, show, upload_record)
+from .readers_aecg import read_aecg
 from .readers_csv import read_csv
+from .readers_dicom import read_dicom
+from .readers_edf import read_edf
 from .readers_wfdb import read_wfdb
 from ..signal.record import LEADS, Record
 
-__all__ = ["UploadError", "MAX_UPLOAD_MB", "ACCEPTED", "UPLOAD_TYPES", "read_upload", "read_csv",
-           "read_npy", "read_wfdb"]
+__all__ = ["UploadError", "MAX_UPLOAD_MB", "ACCEPTED", "UPLOAD_TYPES", "read_upload", "read_aecg",
+           "read_csv", "read_dicom", "read_edf", "read_npy", "read_wfdb"]
 
 ACCEPTED = ("a WFDB record (the .hea with the .dat or .mat signal files it names, together), a "
-            ".csv with a header row of lead names, or a .npy array")
+            ".csv with a header row of lead names, a DICOM ECG (.dcm), an HL7 aECG (.xml), an EDF "
+            "(.edf), or a .npy array")
 SIGNAL_EXTS = ("dat", "mat", "xyz")           # WFDB signal files (named by the header)
-UPLOAD_TYPES = ("hea", *SIGNAL_EXTS, "csv", "npy")
+SINGLE = {"csv": read_csv, "npy": None, "dcm": read_dicom, "xml": read_aecg, "edf": read_edf}
+UPLOAD_TYPES = ("hea", *SIGNAL_EXTS, *SINGLE)
 
 
 def read_upload(files: list[tuple[str, bytes]], fs: float | None = None) -> Record:
     """One uploaded ECG -> Record (signal (T, 12) float32 mV, original rate), or UploadError.
 
     files: (uploaded name, raw bytes) pairs. fs: sampling rate in Hz, required for NPY and for
-    CSV without a time column or stated rate; for WFDB leave it None (the header's rate is used;
-    a different value is refused).
+    CSV without a time column or stated rate; for WFDB, DICOM, aECG and EDF leave it None (the
+    file's rate is used; a different value is refused).
     """
     files = list(files)
     for item in files:
@@ -77,9 +89,9 @@ def read_upload(files: list[tuple[str, bytes]], fs: float | None = None) -> Reco
                               "file: select the .hea and the signal files it names and upload them "
                               "together")
         return read_wfdb(hea_name, hea, signals, fs)
-    if kinds in ({"csv"}, {"npy"}) and len(files) == 1:
+    if len(files) == 1 and kinds <= set(SINGLE):
         name, data = files[0]
-        return read_csv(name, data, fs) if kinds == {"csv"} else read_npy(name, data, fs)
+        return (SINGLE[next(iter(kinds))] or read_npy)(name, data, fs)
     if kinds <= set(SIGNAL_EXTS):
         raise UploadError(f"{listing([show(n) for n, _ in files])}: WFDB signal "
                           f"file{'s' * (len(files) > 1)} without its .hea header: select the .hea "

@@ -8,7 +8,6 @@ import hashlib
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..models.dataset import CACHE_DIR
