@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 TARGETS_MS = {"index load (cold)": 2000, "load_record 100 Hz": 5, "scalogram 12 leads (1 record)": 25,
+              "delineation + measurements 100 Hz (1 record)": 50,
               "assess: 3 models + fusion + quality (1 record)": 100,
               **{f"{name}: predict_proba 1 record": 15 for name in ("signal", "spectrum", "scalogram")}}
 
@@ -57,6 +58,21 @@ def bench_data(data: str | None, repeat: int) -> list[dict]:
     out.append(row("spectrum batch of 64, per record", median_ms(lambda: spectrum_view(xb), 5) / 64))
     out.append(row("scalogram 12 leads (1 record)", median_ms(lambda: scalogram_view(x1), repeat)))
     out.append(row("scalogram batch of 64, per record", median_ms(lambda: scalogram_view(xb), 3) / 64))
+    out += bench_reading(index, data)
+    return out
+
+
+def bench_reading(index, data: str | None, n: int = 20) -> list[dict]:
+    """Delineation + median beat + measurements per record, at 100 Hz and (where present) 500 Hz."""
+    from .io.ptbxl import load_record
+    from .signal.measure import bench_measure
+    out = []
+    for fs, col in ((100, "has_100"), (500, "has_500")):
+        ids = index.index[index[col]].to_numpy()[:n]
+        if len(ids):
+            signals = [load_record(int(i), fs, data).signal for i in ids]
+            out.append(row(f"delineation + measurements {fs} Hz (1 record)", bench_measure(signals, fs, repeat=2),
+                           f"median of {len(ids)} records x 2"))
     return out
 
 

@@ -342,3 +342,18 @@ def test_heart_rate_plausible_at_the_true_rate_and_flagged_at_others(real):
     w = rate_warning(real["x500"], 125)          # 4x off: far outside 30-220 bpm
     assert "outside 30-220 bpm: the sampling rate is probably wrong" in w and "500 Hz" in w
     assert rate_warning(np.zeros((5000, 12)), 500) is None        # no beats: no claim
+
+
+@pytest.mark.skipif(not EXTERNAL_STEMS, reason="../shared/external_ecg not found")
+def test_every_external_record_gets_predictions_from_every_model():
+    from ecgcore.models.registry import WEIGHTS_DIR, load_model
+    from ecgcore.signal.record import model_input
+    if not (WEIGHTS_DIR / "fused.pt").is_file():
+        pytest.skip("trained weights not in weights/")
+    x = np.stack([model_input(read_upload([(f"{s}.hea", (EXTERNAL / f"{s}.hea").read_bytes()),
+                                           (f"{s}.mat", (EXTERNAL / f"{s}.mat").read_bytes())]))
+                  for s in EXTERNAL_STEMS])
+    probs = load_model("fused").predict_all(x)
+    assert len(EXTERNAL_STEMS) == 40 and set(probs) == {"signal", "spectrum", "scalogram", "fused"}
+    for name, p in probs.items():
+        assert p.shape == (40, 5) and np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all(), name
