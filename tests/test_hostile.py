@@ -173,8 +173,8 @@ def _mutate_mat(op: str, rng: random.Random, hea: bytes, mat: bytes, junk: bytes
         mat = mat + (junk or b"\0")
     elif op == "flip":
         b = bytearray(mat)
-        for _ in range(rng.choice([1, 2, 8])):
-            k = rng.randrange(24) if rng.random() < 0.7 else rng.randrange(len(b))
+        for _ in range(rng.choice([1, 2, 8]) if b else 0):   # an earlier op may have emptied it
+            k = rng.randrange(min(24, len(b))) if rng.random() < 0.7 else rng.randrange(len(b))
             b[k] ^= 1 << rng.randrange(8)
         mat = bytes(b)
     elif op == "splice":
