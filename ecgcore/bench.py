@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 TARGETS_MS = {"index load (cold)": 2000, "load_record 100 Hz": 5, "scalogram 12 leads (1 record)": 25,
-              "delineation + measurements 100 Hz (1 record)": 50,
+              "delineation + measurements 100 Hz (1 record)": 50, "quality check 100 Hz (1 record)": 5,
               "assess: 3 models + fusion + quality (1 record)": 100,
               **{f"{name}: predict_proba 1 record": 15 for name in ("signal", "spectrum", "scalogram")}}
 
@@ -88,6 +88,8 @@ def bench_models(data: str | None, repeat: int) -> tuple[list[dict], dict, np.nd
     from .signal.record import model_input
     x1 = model_input(rec)[None]
     xb = np.repeat(x1, 64, axis=0)
+    from .signal.quality import assess_quality
+    out.append(row("quality check 100 Hz (1 record)", median_ms(lambda: assess_quality(rec.signal, rec.fs), repeat)))
     for name, m in models.items():
         ms = median_ms(lambda: m.predict_proba(x1), repeat)
         batch_ms = median_ms(lambda: m.predict_proba(xb), 3)

@@ -1,8 +1,6 @@
 """Measurements: known truths (intervals, rate, axis) and 'not measurable' with its reason."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -106,15 +104,6 @@ def test_median_beat_is_aligned_and_delineated():
     mb = median_beats(synthetic_ecg(500), 500)
     assert mb.signal.shape[1] == 12 and mb.n_beats == mb.n_total
     assert mb.fiducials["g_qrs_on"] < mb.r_index < mb.fiducials["g_qrs_off"] < mb.fiducials["g_t_off"]
-
-
-def test_fast_enough_at_100_hz():
-    x = synthetic_ecg(100)
-    measure_record(x, 100)
-    t0 = time.perf_counter()
-    for _ in range(5):
-        measure_record(x, 100)
-    assert (time.perf_counter() - t0) / 5 < 0.25        # target 50 ms; loose here: shared CI machines
 
 
 def test_real_ptbxl_record(ptbxl_dir, index):

@@ -1,7 +1,6 @@
 """`ecgcore.signal.quality` on real PTB-XL records (no PTB-XL quality flag) with synthetic corruptions."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -130,15 +129,3 @@ def test_metrics_and_bad_input():
         assess_quality(x, 0)
     with pytest.raises(QualityInputError, match="at least 1 s"):
         assess_quality(x[:50], 100)
-
-
-def test_fast_enough(index):
-    x = load_record(clean_ids(index)[0]).signal
-    assess_quality(x, 100)
-    times = []
-    for _ in range(30):
-        t = time.perf_counter()
-        assess_quality(x, 100)
-        times.append(time.perf_counter() - t)
-    print(f"\nassess_quality 10 s x 12 at 100 Hz: median {1e3 * np.median(times):.2f} ms")
-    assert np.median(times) < 0.025           # target ~5 ms; lenient for a busy shared CPU
