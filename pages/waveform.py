@@ -20,7 +20,7 @@ if ui.require_record() is None:
     st.stop()
 
 ui.model_summary(rec)
-c = st.columns([2.0, 0.9, 0.9, 1.35, 1.1, 1.8])
+c = st.columns([1.8, 1.0, 1.15, 1.3, 1.0, 1.6])
 layout = c[0].radio("Layout", list(LAYOUTS), format_func=LAYOUTS.get, horizontal=True, key="wave_layout")
 speed = c[1].selectbox("Paper speed", [25.0, 50.0], format_func=lambda v: f"{v:g} mm/s", key="wave_speed")
 gain = c[2].selectbox("Gain", [10.0, 5.0, 20.0], format_func=lambda v: f"{v:g} mm/mV", key="wave_gain")

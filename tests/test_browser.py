@@ -13,26 +13,16 @@ from __future__ import annotations
 import io
 import os
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
 pytestmark = pytest.mark.browser
-playwright_api = pytest.importorskip("playwright.sync_api")
-import browser_timing as bt  # noqa: E402
+from _browser import app_url, bt, chromium_page, have_weights  # noqa: E402
 
 RECORD = 9
 PAGES = ["Records", "Upload", "Waveform", "Spectrum", "Scalogram", "Predictions", "Explain", "Model cards"]
-
-
-def have_weights() -> bool:
-    from ecgcore.models.registry import WEIGHTS_DIR
-    wdir = Path(os.environ.get("ECGCORE_WEIGHTS_DIR") or WEIGHTS_DIR)
-    return all((wdir / f"{n}.pt").is_file() for n in ("signal", "spectrum", "scalogram", "fused"))
 
 
 @pytest.fixture(scope="module")
@@ -45,25 +35,17 @@ def shots(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(ptbxl_dir, tmp_path_factory, request):
-    if not Path(bt.CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {bt.CHROMIUM}")
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = {"PTBXL_DIR": str(ptbxl_dir)}
     if have_weights():        # the score file of fold 10, for browsing by outcome on the Records page
         env["ECGCORE_CACHE"] = str(request.getfixturevalue("scored_cache"))
-    with bt.serve_app(env=env, log=log) as (url, proc, _):
+    with app_url(tmp_path_factory, env) as url:
         yield url
-        assert proc.poll() is None, f"streamlit died; see {log}"
 
 
 @pytest.fixture(scope="module")
 def browser_page(server):
-    with playwright_api.sync_playwright() as p:
-        browser = bt.launch_browser(p)
-        page = browser.new_page(viewport={"width": 1500, "height": 2000})
-        bt.watch_console(page)
+    with chromium_page() as page:
         yield page
-        browser.close()
 
 
 def heading(page, text: str, timeout: float = 60_000) -> None:

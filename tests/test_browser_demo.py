@@ -12,16 +12,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
 pytestmark = pytest.mark.browser
-playwright_api = pytest.importorskip("playwright.sync_api")
-import browser_timing as bt  # noqa: E402
+from _browser import REPO, app_url, bt, chromium_page  # noqa: E402,F401
 
 MODELS = ("signal", "spectrum", "scalogram", "fused")
 
@@ -44,12 +40,8 @@ def clone(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(clone, tmp_path_factory):
-    if not Path(bt.CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {bt.CHROMIUM}")
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    with bt.serve_app(env={"PTBXL_DIR": "", "PYTHONPATH": ""}, log=log, cwd=clone) as (url, proc, _):
+    with app_url(tmp_path_factory, {"PTBXL_DIR": "", "PYTHONPATH": ""}, cwd=clone) as url:
         yield url
-        assert proc.poll() is None, f"streamlit died; see {log}"
 
 
 def test_a_fresh_clone_opens_the_demo_set_with_a_record_and_its_predictions(server, clone):
@@ -57,10 +49,7 @@ def test_a_fresh_clone_opens_the_demo_set_with_a_record_and_its_predictions(serv
     demo = load_index(str(clone / "demo" / "ptb-xl"))
     first = int(demo.index[0])
     weights = all((clone / "weights" / f"{n}.pt").is_file() for n in MODELS)
-    with playwright_api.sync_playwright() as p:
-        browser = bt.launch_browser(p)
-        page = browser.new_page(viewport={"width": 1500, "height": 2000})
-        problems = bt.watch_console(page)
+    with chromium_page() as page:
 
         bt.open_page(page, server)
         page.get_by_role("heading", name="Records", exact=True).first.wait_for(timeout=60_000)
@@ -91,6 +80,5 @@ def test_a_fresh_clone_opens_the_demo_set_with_a_record_and_its_predictions(serv
             bt.wait_idle(page, 120_000)
             assert "is unavailable" not in page.locator("[data-testid=stMain]").text_content()
         assert not page.locator("[data-testid=stException]").count()
-        browser.close()
     assert weights, "the clone has no trained weights: predictions could not be checked"
-    assert problems == []
+    assert page.problems == []

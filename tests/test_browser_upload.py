@@ -8,41 +8,28 @@ test_browser.py (`streamlit run app.py` + headless Debian Chromium through Playw
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
 pytestmark = pytest.mark.browser
-playwright_api = pytest.importorskip("playwright.sync_api")
-import browser_timing as bt  # noqa: E402
-from test_browser import have_weights  # noqa: E402
+from _browser import REPO, app_url, bt, chromium_page, have_weights  # noqa: E402,F401
 
 EXTERNAL = REPO.parent / "shared" / "external_ecg"
 
 
 @pytest.fixture(scope="module")
 def server(ptbxl_dir, tmp_path_factory):
-    if not Path(bt.CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {bt.CHROMIUM}")
     if not have_weights():
         pytest.skip("predictions need trained weights")
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    with bt.serve_app(env={"PTBXL_DIR": str(ptbxl_dir)}, log=log) as (url, proc, _):
+    with app_url(tmp_path_factory, {"PTBXL_DIR": str(ptbxl_dir)}) as url:
         yield url
-        assert proc.poll() is None, f"streamlit died; see {log}"
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    with playwright_api.sync_playwright() as p:
-        browser = bt.launch_browser(p)
-        pg = browser.new_page(viewport={"width": 1500, "height": 2000})
-        bt.watch_console(pg)
+    with chromium_page() as pg:
         yield pg
-        browser.close()
 
 
 def upload_and_predict(page, server: str, files: list[Path], title: str, fmt: str) -> str:
