@@ -21,7 +21,9 @@ def _model(name: str, wdir: str | None):
     from ecgcore.models import registry
     model = registry.load_model(name, wdir)
     if getattr(model, "net", None) is not None:      # SHAP's one-off costs, paid before anyone waits
-        threading.Thread(target=_warm_up, args=(model,), name=f"shap-warm-up-{name}", daemon=True).start()
+        # not a daemon: the interpreter waits for it (seconds) at exit instead of finalising while torch
+        # runs in it, which aborted the process ("terminate called without an active exception")
+        threading.Thread(target=_warm_up, args=(model,), name=f"shap-warm-up-{name}", daemon=False).start()
     return model
 
 
