@@ -7,6 +7,7 @@ import streamlit as st
 
 import ui
 from ecgcore.plot import plots, reading
+from ecgcore.signal.measure import AXIS_NAMES, axis_class
 
 LAYOUTS = {"3x4": "3 x 4 + lead II rhythm strip", "12x1": "12 leads x 10 s"}
 LABELS = {"hr_bpm": "Heart rate", "rr_ms": "RR", "pr_ms": "PR", "qrs_ms": "QRS", "qt_ms": "QT",
@@ -79,6 +80,13 @@ rows = [{"measurement": LABELS[n], "value": (f"{v.value:.0f} {v.unit.replace('de
          "why not": "" if v.ok else v.reason} for n, v in m.values.items()]
 st.dataframe(pd.DataFrame(rows), hide_index=True, key="measure_table",
              column_config={"why not": st.column_config.TextColumn(width="large")})
+coded_axis = rec.meta.get("heart_axis") if rec.ecg_id is not None else None
+if coded_axis:
+    qrs_axis = m.values["qrs_axis_deg"]
+    computed = (f"{axis_class(qrs_axis.value) or 'unclassed'} ({qrs_axis.value:.0f}°)" if qrs_axis.ok
+                else "not measurable")
+    st.markdown(f"**QRS axis class:** computed {computed}; coded by PTB-XL (`heart_axis`) "
+                f"{coded_axis} ({AXIS_NAMES.get(coded_axis, 'a class PTB-XL does not define')}).")
 st_row = {lead: (f"{v.value:+.2f}" if v.ok else "n/m") for lead, v in m.st_mv.items()}
 st.markdown("**ST level at J + 60 ms (mV, vs the PR segment):** " +
             ", ".join(f"{lead} {v}" for lead, v in st_row.items()))

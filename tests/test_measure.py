@@ -117,5 +117,5 @@ def test_real_ptbxl_record(ptbxl_dir, index):
                                       (-1.0, "LAD"), (0.0, "MID"), (89.0, "MID"), (90.0, "RAD"),
                                       (119.0, "RAD"), (120.0, "ARAD"), (180.0, "ARAD"), (None, None)])
 def test_axis_classes_used_against_ptbxl(deg, cls):
-    from ecgcore.io.measure_validation import axis_class
+    from ecgcore.signal.measure import axis_class
     assert axis_class(deg) == cls

@@ -217,6 +217,7 @@ def test_waveform_shows_the_measurements_markers_and_median_beats_of_ecgcore(dat
         if not v.ok:
             assert v.reason in table["why not"].tolist()
     assert "ST level at J + 60 ms" in texts(at)
+    assert rec.meta["heart_axis"] is None and "coded by PTB-XL" not in texts(at)   # #9 has no coded axis
     grid, median = charts(at)
     assert sum(1 for t in median["data"] if t.get("name") in LEADS) == 12
     assert {"QRS onset", "T end"} <= {t.get("name") for t in median["data"]}
@@ -229,6 +230,19 @@ def test_waveform_shows_the_measurements_markers_and_median_beats_of_ecgcore(dat
     in_first_column = np.sort(onsets[onsets < 2.5])       # lead I, II, III show the same beats
     want = m.delineation.qrs_on[np.isfinite(m.delineation.qrs_on)] / rec.fs
     assert set(np.round(in_first_column, 3)) == set(np.round(want[want < 2.5], 3))
+
+
+def test_waveform_shows_the_coded_heart_axis_next_to_the_computed_class(data):
+    from ecgcore.io.ptbxl import load_index, load_record
+    from ecgcore.signal.measure import axis_class, measure_record
+    index = load_index()
+    ecg_id = int(index.index[index["has_100"] & (index["heart_axis"] == "LAD")][0])
+    rec = load_record(ecg_id, 500 if index.at[ecg_id, "has_500"] else 100)   # as the page draws it
+    axis = measure_record(rec.signal, rec.fs).values["qrs_axis_deg"]
+    at = page(app({"ecg_id": str(ecg_id)}), "waveform")
+    computed = f"{axis_class(axis.value)} ({axis.value:.0f}°)" if axis.ok else "not measurable"
+    assert (f"computed {computed}; coded by PTB-XL (`heart_axis`) LAD (left axis deviation, -30 to 0°)"
+            in texts(at))
 
 
 def test_a_flat_upload_says_why_nothing_is_measurable(data):

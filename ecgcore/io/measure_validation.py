@@ -18,28 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..signal.measure import measure_record
+from ..signal.measure import AXIS_CLASSES, axis_class, measure_record
 from .ludb import ludb_dir, score_ludb, summarize
 from .ptbxl import REPO_ROOT, load_index, load_record, ptbxl_dir
 
-# Frontal QRS axis classes (degrees; lower bound inclusive) used to read PTB-XL's `heart_axis`:
-# ALAD -90..-30, LAD -30..0, MID 0..+90, RAD +90..+120, ARAD +120..+270 (i.e. >= +120 or < -90).
-# AXL / AXR / SAG (no stated range) are reported, not scored. The -30 / +90 / +120 bounds are the
-# textbook ones; LAD/MID at 0 deg (not +30) was chosen on PTB-XL folds 1-9 (see docs/measurements.md).
-AXIS_CLASSES = (("ALAD", -90.0, -30.0), ("LAD", -30.0, 0.0), ("MID", 0.0, 90.0),
-                ("RAD", 90.0, 120.0), ("ARAD", 120.0, 270.0))
 TARGET_INTERVAL, TARGET_AXIS = 0.90, 0.85
-
-
-def axis_class(deg: float | None) -> str | None:
-    """PTB-XL-style axis class of a frontal QRS axis in degrees (None if not measurable)."""
-    if deg is None or not np.isfinite(deg):
-        return None
-    d = deg if deg >= -90 else deg + 360
-    for name, lo, hi in AXIS_CLASSES:
-        if lo <= d < hi:
-            return name
-    return None
 
 
 def measure_all(data: str | os.PathLike | None, ids: list[int], cache: Path | None) -> pd.DataFrame:

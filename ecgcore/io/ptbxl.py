@@ -25,7 +25,7 @@ DEFAULT_DIR = REPO_ROOT / "data" / "ptb-xl"
 QUALITY_COLUMNS = ("baseline_drift", "static_noise", "burst_noise", "electrodes_problems",
                    "extra_beats", "pacemaker")
 META_COLUMNS = ("patient_id", "age", "sex", "height", "weight", "report", "scp_codes",
-                "validated_by_human", "strat_fold", "recording_date", "device") + QUALITY_COLUMNS
+                "validated_by_human", "strat_fold", "recording_date", "device", "heart_axis") + QUALITY_COLUMNS
 TRAIN_FOLDS, VAL_FOLD, TEST_FOLD = tuple(range(1, 9)), 9, 10
 
 
