@@ -14,14 +14,19 @@ and left out. Nothing here chooses a setting: it only describes the shipped mode
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..io.ptbxl import load_index, load_record, parse_codes
-from ..models.registry import load_model
+from ..models.dataset import CACHE_DIR
+from ..models.registry import load_model, sha256
 from ..signal.delineate import delineate_record
 from ..signal.record import CLASSES, MODEL_FS, model_input
 from .core import explain
@@ -45,38 +50,113 @@ def _share(table, labels, measure: str, arg) -> tuple[float, float]:
     return wave_share(table, arg), wave_share(uniform_shares(labels), arg)
 
 
-def evaluate(data: str | None, methods: tuple[str, ...], limit: int | None, seed: int = 0) -> list[dict]:
-    """One row per check x model x method: records, mean share, mean uniform share, share above uniform."""
+_STATE: dict = {}
+
+
+def _init(data: str | None, methods: tuple[str, ...], seed: int, threads: int) -> None:
+    """Per process: the models once, `threads` torch threads."""
+    import torch
+    torch.set_num_threads(threads)
+    _STATE.update(data=data, methods=methods, seed=seed, models={n: load_model(n) for n in MODELS})
+
+
+def _measure(task: tuple[int, int]) -> dict:
+    """One (check, ecg_id): {'model|method': [share, uniform] or None (left out)}."""
+    k, ecg_id = task
+    _, _, cls, measure, arg = CHECKS[k]
+    x = model_input(load_record(int(ecg_id), 100, _STATE["data"]))
+    d = delineate_record(x, MODEL_FS)
+    labels = wave_labels(d, x.shape[0]) if d.n_beats else None
+    out = {}
+    for m in MODELS:
+        for meth in _STATE["methods"]:
+            band = saliency_on_view(explain(_STATE["models"][m], x, meth, CLASSES.index(cls),
+                                            seed=_STATE["seed"], with_trust=False), "signal")[0]
+            ok = labels is not None and band is not None and np.clip(band, 0, None).sum() > 0
+            out[f"{m}|{meth}"] = list(_share(evidence_by_wave(band, labels), labels, measure, arg)) if ok else None
+    return {"check": k, "id": int(ecg_id), "out": out}
+
+
+def _cache_file(methods: tuple[str, ...], seed: int) -> Path:
+    """Results already measured, one JSON line per (check, record), keyed by the weights' hashes."""
+    key = hashlib.sha256(json.dumps([[sha256(load_model(n).path) for n in MODELS], sorted(methods), seed,
+                                     [c[:2] for c in CHECKS]]).encode()).hexdigest()[:12]
+    return CACHE_DIR / "wave_eval" / f"{key}.jsonl"
+
+
+def _run(tasks: list, data: str | None, methods: tuple[str, ...], seed: int, workers: int,
+         cache: Path | None) -> dict:
+    """{(check, id): out} for every task, reusing and extending `cache` (a killed run resumes)."""
+    done = {}
+    if cache is not None and cache.is_file():
+        for line in cache.read_text().splitlines():
+            try:
+                r = json.loads(line)
+                done[(r["check"], r["id"])] = r["out"]
+            except (ValueError, KeyError):
+                continue                                   # a line cut by a kill
+    todo = [t for t in tasks if t not in done]
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+    sink = open(cache, "a") if cache is not None else None
+    try:
+        if workers > 1:
+            pool = ProcessPoolExecutor(workers, initializer=_init, initargs=(data, methods, seed, 1))
+            results = pool.map(_measure, todo, chunksize=2)
+        else:
+            _init(data, methods, seed, os.cpu_count() or 1)
+            pool, results = None, map(_measure, todo)
+        for r in tqdm(results, total=len(todo), desc=f"fold-10 maps ({len(done)} cached)"):
+            done[(r["check"], r["id"])] = r["out"]
+            if sink is not None:
+                sink.write(json.dumps(r) + "\n")
+                sink.flush()
+        if pool is not None:
+            pool.shutdown()
+    finally:
+        if sink is not None:
+            sink.close()
+    return done
+
+
+def _mean_ci(diff: np.ndarray, seed: int, n_boot: int = 2000) -> tuple[float, float]:
+    """95% bootstrap CI (percentile) of the mean of `diff` over records."""
+    if len(diff) < 2:
+        return float("nan"), float("nan")
+    boots = np.random.default_rng(seed).choice(diff, (n_boot, len(diff))).mean(1)
+    return float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
+
+
+def evaluate(data: str | None, methods: tuple[str, ...], limit: int | None, seed: int = 0,
+             workers: int = 1, cache: bool = True) -> list[dict]:
+    """One row per check x model x method: records, mean share, mean uniform share, the mean of
+    (share - uniform) with its 95% bootstrap CI, and the share of records above uniform."""
     index = load_index(data)
     fold10 = index[(index["fold"] == 10) & index["has_100"]]
     codes = {i: parse_codes(s) if isinstance(s, str) else s for i, s in fold10["scp_codes"].items()}
-    models = {n: load_model(n) for n in MODELS}
-    rows = []
-    for name, wanted, cls, measure, arg in CHECKS:
+    tasks, coded = [], {}
+    for k, (_, wanted, _, _, _) in enumerate(CHECKS):
         ids = [i for i, c in codes.items() if any(c.get(w, 0) > 0 for w in wanted)]
-        coded = len(ids)
+        coded[k] = len(ids)
         if limit:
             ids = list(np.random.default_rng(seed).permutation(ids)[:limit])
-        found = {(m, meth): [] for m in MODELS for meth in methods}
-        skipped = {k: 0 for k in found}
-        for i in tqdm(ids, desc=name.split(":")[0]):
-            x = model_input(load_record(int(i), 100, data))
-            d = delineate_record(x, MODEL_FS)
-            labels = wave_labels(d, x.shape[0]) if d.n_beats else None
-            for m, meth in found:
-                band = saliency_on_view(explain(models[m], x, meth, CLASSES.index(cls), seed=seed,
-                                                with_trust=False), "signal")[0]
-                if labels is None or band is None or np.clip(band, 0, None).sum() <= 0:
-                    skipped[(m, meth)] += 1
-                    continue
-                found[(m, meth)].append(_share(evidence_by_wave(band, labels), labels, measure, arg))
-        for (m, meth), pairs in found.items():
-            s = np.asarray(pairs, float).reshape(-1, 2)
-            rows.append({"check": name, "model": m, "method": meth, "coded": coded, "sampled": len(ids),
-                         "records": len(s),
-                         "skipped": skipped[(m, meth)], "share": float(s[:, 0].mean()) if len(s) else np.nan,
-                         "uniform": float(s[:, 1].mean()) if len(s) else np.nan,
-                         "above_uniform": float((s[:, 0] > s[:, 1]).mean()) if len(s) else np.nan})
+        tasks += [(k, int(i)) for i in ids]
+    done = _run(tasks, data, methods, seed, workers, _cache_file(methods, seed) if cache else None)
+    rows = []
+    for k, (name, *_rest) in enumerate(CHECKS):
+        mine = [done[t] for t in tasks if t[0] == k]
+        for m in MODELS:
+            for meth in methods:
+                got = [o[f"{m}|{meth}"] for o in mine]
+                s = np.asarray([g for g in got if g is not None], float).reshape(-1, 2)
+                lo, hi = _mean_ci(s[:, 0] - s[:, 1], seed)
+                rows.append({"check": name, "model": m, "method": meth, "coded": coded[k], "sampled": len(mine),
+                             "records": len(s), "skipped": sum(g is None for g in got),
+                             "share": float(s[:, 0].mean()) if len(s) else np.nan,
+                             "uniform": float(s[:, 1].mean()) if len(s) else np.nan,
+                             "diff": float((s[:, 0] - s[:, 1]).mean()) if len(s) else np.nan,
+                             "diff_lo": lo, "diff_hi": hi,
+                             "above_uniform": float((s[:, 0] > s[:, 1]).mean()) if len(s) else np.nan})
     return rows
 
 
@@ -90,14 +170,15 @@ def markdown(rows: list[dict], command: str) -> str:
              "two-second tiles on the scalogram), so its *wave* shares follow the waves' durations and only "
              "its *lead* shares are informative.", "",
              "| check | model | method | records measured (sampled of coded) | mean share | uniform map | "
-             "records above uniform |",
-             "|---|---|---|---|---|---|---|"]
+             "share - uniform, mean (95% bootstrap CI) | records above uniform |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['check']} | {r['model']} | {r['method'].upper()} | {r['records']} ({r['sampled']} of {r['coded']}) | "
-                     f"{r['share']:.1%} | {r['uniform']:.1%} | {r['above_uniform']:.0%} |")
-    lines += ["", "Records left out (no beats, or a map with no positive evidence): "
-              + ", ".join(f"{r['check'].split(':')[0]} {r['model']} {r['method']}: {r['skipped']}"
-                          for r in rows if r["skipped"]) or "none", END]
+                     f"{r['share']:.1%} | {r['uniform']:.1%} | {r['diff']:+.1%} ({r['diff_lo']:+.1%} to {r['diff_hi']:+.1%}) | "
+                     f"{r['above_uniform']:.0%} |")
+    left_out = ", ".join(f"{r['check'].split(':')[0]} {r['model']} {r['method']}: {r['skipped']}"
+                         for r in rows if r["skipped"])
+    lines += ["", "Records left out (no beats, or a map with no positive evidence): " + (left_out or "none"), END]
     return "\n".join(lines)
 
 
@@ -116,12 +197,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", help="PTB-XL folder (default $PTBXL_DIR)")
     p.add_argument("--methods", nargs="+", default=["shap", "lime"], choices=["shap", "lime"])
     p.add_argument("--limit", type=int, help="at most N records per check (random, seed 0); default all")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="processes, one torch thread each (default: one per core)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not reuse or extend .cache/wave_eval (a killed run otherwise resumes)")
+    p.add_argument("--no-write", action="store_true", help="print the table, leave docs/explanations.md alone")
     a = p.parse_args(argv)
-    rows = evaluate(a.data, tuple(a.methods), a.limit)
+    rows = evaluate(a.data, tuple(a.methods), a.limit, workers=a.workers, cache=not a.no_cache)
     cmd = "python -m ecgcore.explain.wave_eval" + (f" --data {a.data}" if a.data else "") + \
         f" --methods {' '.join(a.methods)}" + (f" --limit {a.limit}" if a.limit else "")
     text = markdown(rows, cmd)
-    write(text)
+    if not a.no_write:
+        write(text)
     print(text)
     return 0
 
