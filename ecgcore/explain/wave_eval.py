@@ -53,46 +53,44 @@ def _share(table, labels, measure: str, arg) -> tuple[float, float]:
 _STATE: dict = {}
 
 
-def _init(data: str | None, methods: tuple[str, ...], seed: int, threads: int) -> None:
+def _init(data: str | None, seed: int, threads: int) -> None:
     """Per process: the models once, `threads` torch threads."""
     import torch
     torch.set_num_threads(threads)
-    _STATE.update(data=data, methods=methods, seed=seed, models={n: load_model(n) for n in MODELS})
+    _STATE.update(data=data, seed=seed, models={n: load_model(n) for n in MODELS})
 
 
-def _measure(task: tuple[int, int]) -> dict:
-    """One (check, ecg_id): {'model|method': [share, uniform] or None (left out)}."""
-    k, ecg_id = task
+def _measure(task: tuple[int, int, str]) -> dict:
+    """One (check, ecg_id, method): {model: [share, uniform], or None when left out}."""
+    k, ecg_id, meth = task
     _, _, cls, measure, arg = CHECKS[k]
     x = model_input(load_record(int(ecg_id), 100, _STATE["data"]))
     d = delineate_record(x, MODEL_FS)
     labels = wave_labels(d, x.shape[0]) if d.n_beats else None
     out = {}
     for m in MODELS:
-        for meth in _STATE["methods"]:
-            band = saliency_on_view(explain(_STATE["models"][m], x, meth, CLASSES.index(cls),
-                                            seed=_STATE["seed"], with_trust=False), "signal")[0]
-            ok = labels is not None and band is not None and np.clip(band, 0, None).sum() > 0
-            out[f"{m}|{meth}"] = list(_share(evidence_by_wave(band, labels), labels, measure, arg)) if ok else None
-    return {"check": k, "id": int(ecg_id), "out": out}
+        band = saliency_on_view(explain(_STATE["models"][m], x, meth, CLASSES.index(cls),
+                                        seed=_STATE["seed"], with_trust=False), "signal")[0]
+        ok = labels is not None and band is not None and np.clip(band, 0, None).sum() > 0
+        out[m] = list(_share(evidence_by_wave(band, labels), labels, measure, arg)) if ok else None
+    return {"check": k, "id": int(ecg_id), "method": meth, "out": out}
 
 
-def _cache_file(methods: tuple[str, ...], seed: int) -> Path:
-    """Results already measured, one JSON line per (check, record), keyed by the weights' hashes."""
-    key = hashlib.sha256(json.dumps([[sha256(load_model(n).path) for n in MODELS], sorted(methods), seed,
+def _cache_file(seed: int) -> Path:
+    """Results already measured, one JSON line per (check, record, method), keyed by the weights' hashes."""
+    key = hashlib.sha256(json.dumps([[sha256(load_model(n).path) for n in MODELS], seed,
                                      [c[:2] for c in CHECKS]]).encode()).hexdigest()[:12]
     return CACHE_DIR / "wave_eval" / f"{key}.jsonl"
 
 
-def _run(tasks: list, data: str | None, methods: tuple[str, ...], seed: int, workers: int,
-         cache: Path | None) -> dict:
-    """{(check, id): out} for every task, reusing and extending `cache` (a killed run resumes)."""
+def _run(tasks: list, data: str | None, seed: int, workers: int, cache: Path | None) -> dict:
+    """{(check, id, method): out} for every task, reusing and extending `cache` (a killed run resumes)."""
     done = {}
     if cache is not None and cache.is_file():
         for line in cache.read_text().splitlines():
             try:
                 r = json.loads(line)
-                done[(r["check"], r["id"])] = r["out"]
+                done[(r["check"], r["id"], r["method"])] = r["out"]
             except (ValueError, KeyError):
                 continue                                   # a line cut by a kill
     todo = [t for t in tasks if t not in done]
@@ -101,13 +99,13 @@ def _run(tasks: list, data: str | None, methods: tuple[str, ...], seed: int, wor
     sink = open(cache, "a") if cache is not None else None
     try:
         if workers > 1:
-            pool = ProcessPoolExecutor(workers, initializer=_init, initargs=(data, methods, seed, 1))
+            pool = ProcessPoolExecutor(workers, initializer=_init, initargs=(data, seed, 1))
             results = pool.map(_measure, todo, chunksize=2)
         else:
-            _init(data, methods, seed, os.cpu_count() or 1)
+            _init(data, seed, os.cpu_count() or 1)
             pool, results = None, map(_measure, todo)
         for r in tqdm(results, total=len(todo), desc=f"fold-10 maps ({len(done)} cached)"):
-            done[(r["check"], r["id"])] = r["out"]
+            done[(r["check"], r["id"], r["method"])] = r["out"]
             if sink is not None:
                 sink.write(json.dumps(r) + "\n")
                 sink.flush()
@@ -128,29 +126,31 @@ def _mean_ci(diff: np.ndarray, seed: int, n_boot: int = 2000) -> tuple[float, fl
 
 
 def evaluate(data: str | None, methods: tuple[str, ...], limit: int | None, seed: int = 0,
-             workers: int = 1, cache: bool = True) -> list[dict]:
+             workers: int = 1, cache: bool = True, limits: dict[str, int] | None = None) -> list[dict]:
     """One row per check x model x method: records, mean share, mean uniform share, the mean of
-    (share - uniform) with its 95% bootstrap CI, and the share of records above uniform."""
+    (share - uniform) with its 95% bootstrap CI, and the share of records above uniform.
+    limit: at most this many records per check (a seed-0 random order); limits: per method, e.g.
+    {'lime': 60} (the first records of the same order, so a smaller sample is part of a larger one)."""
     index = load_index(data)
     fold10 = index[(index["fold"] == 10) & index["has_100"]]
     codes = {i: parse_codes(s) if isinstance(s, str) else s for i, s in fold10["scp_codes"].items()}
     tasks, coded = [], {}
     for k, (_, wanted, _, _, _) in enumerate(CHECKS):
-        ids = [i for i, c in codes.items() if any(c.get(w, 0) > 0 for w in wanted)]
+        ids = [int(i) for i in fold10.index if any(codes[i].get(w, 0) > 0 for w in wanted)]
         coded[k] = len(ids)
-        if limit:
-            ids = list(np.random.default_rng(seed).permutation(ids)[:limit])
-        tasks += [(k, int(i)) for i in ids]
-    done = _run(tasks, data, methods, seed, workers, _cache_file(methods, seed) if cache else None)
+        order = [int(i) for i in np.random.default_rng(seed).permutation(ids)]
+        for meth in methods:
+            n = min(x for x in (limit, (limits or {}).get(meth), len(ids)) if x is not None)
+            tasks += [(k, i, meth) for i in (order[:n] if n < len(ids) else ids)]
+    done = _run(tasks, data, seed, workers, _cache_file(seed) if cache else None)
     rows = []
     for k, (name, *_rest) in enumerate(CHECKS):
-        mine = [done[t] for t in tasks if t[0] == k]
         for m in MODELS:
             for meth in methods:
-                got = [o[f"{m}|{meth}"] for o in mine]
+                got = [done[t][m] for t in tasks if t[0] == k and t[2] == meth]
                 s = np.asarray([g for g in got if g is not None], float).reshape(-1, 2)
                 lo, hi = _mean_ci(s[:, 0] - s[:, 1], seed)
-                rows.append({"check": name, "model": m, "method": meth, "coded": coded[k], "sampled": len(mine),
+                rows.append({"check": name, "model": m, "method": meth, "coded": coded[k], "sampled": len(got),
                              "records": len(s), "skipped": sum(g is None for g in got),
                              "share": float(s[:, 0].mean()) if len(s) else np.nan,
                              "uniform": float(s[:, 1].mean()) if len(s) else np.nan,
@@ -197,15 +197,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", help="PTB-XL folder (default $PTBXL_DIR)")
     p.add_argument("--methods", nargs="+", default=["shap", "lime"], choices=["shap", "lime"])
     p.add_argument("--limit", type=int, help="at most N records per check (random, seed 0); default all")
+    p.add_argument("--lime-limit", type=int,
+                   help="at most N records per check for LIME only (about 4x SHAP's time a map)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="processes, one torch thread each (default: one per core)")
     p.add_argument("--no-cache", action="store_true",
                    help="do not reuse or extend .cache/wave_eval (a killed run otherwise resumes)")
     p.add_argument("--no-write", action="store_true", help="print the table, leave docs/explanations.md alone")
     a = p.parse_args(argv)
-    rows = evaluate(a.data, tuple(a.methods), a.limit, workers=a.workers, cache=not a.no_cache)
+    rows = evaluate(a.data, tuple(a.methods), a.limit, workers=a.workers, cache=not a.no_cache,
+                    limits={"lime": a.lime_limit} if a.lime_limit else None)
     cmd = "python -m ecgcore.explain.wave_eval" + (f" --data {a.data}" if a.data else "") + \
-        f" --methods {' '.join(a.methods)}" + (f" --limit {a.limit}" if a.limit else "")
+        f" --methods {' '.join(a.methods)}" + (f" --limit {a.limit}" if a.limit else "") + \
+        (f" --lime-limit {a.lime_limit}" if a.lime_limit else "")
     text = markdown(rows, cmd)
     if not a.no_write:
         write(text)
