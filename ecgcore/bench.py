@@ -85,10 +85,10 @@ def bench_models(data: str | None, repeat: int) -> tuple[list[dict], dict, np.nd
         models[name] = load_model(name)
     index = load_index(data)
     rec = load_record(int(index.index[index["has_100"] & (index["fold"] == 10)][0]), 100, data)
+    from .signal.quality import assess_quality
     from .signal.record import model_input
     x1 = model_input(rec)[None]
     xb = np.repeat(x1, 64, axis=0)
-    from .signal.quality import assess_quality
     out.append(row("quality check 100 Hz (1 record)", median_ms(lambda: assess_quality(rec.signal, rec.fs), repeat)))
     for name, m in models.items():
         ms = median_ms(lambda: m.predict_proba(x1), repeat)

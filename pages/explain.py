@@ -14,6 +14,7 @@ rec = ui.require_record()
 if rec is None:
     st.stop()
 explain_mod = ui.require_module("ecgcore.explain", "Explanations")
+from ecgcore.explain import waves  # noqa: E402  (only once the module is known to be there)
 loaded = ui.require_models()
 
 c = st.columns([1.3, 1, 1.6, 1])
@@ -82,24 +83,9 @@ st.caption(f"Segments: {expl.segment_desc}. Red: evidence for {expl.class_name};
            f"{expl.seconds:.1f} s to compute, seed {expl.seed}.")
 
 
-def wave_evidence():
-    """(lead x wave table, delineation, None) for the map on the signal, or (None, None, why not)."""
-    from ecgcore.explain import waves
-    from ecgcore.signal.delineate import delineate_record
-    band, why = explain_mod.saliency_on_view(expl, "signal")
-    if band is None:
-        return None, None, f"No lead x wave table for this map: {why}."
-    d = delineate_record(expl.signal, MODEL_FS)
-    if d.n_beats == 0:
-        return None, None, "No lead x wave table: no beats were found in the model input, so its waves are unknown."
-    labels = waves.wave_labels(d, expl.signal.shape[0])
-    return waves.evidence_by_wave(band, labels), (d, labels), None
-
-
-wave_table, wave_ctx, wave_why = wave_evidence()
-if wave_table is not None:
-    from ecgcore.explain import waves
-    sentence = waves.evidence_sentence(wave_table, expl.class_name)
+evidence = ui.wave_evidence(*key, expl)       # the map by lead and wave (cached with the explanation)
+if evidence.table is not None:
+    sentence = waves.evidence_sentence(evidence.table, expl.class_name)
     st.markdown(f"**{sentence[:1].upper() + sentence[1:]}** (wave by wave table below).")
 top = ", ".join(f"{n} ({v:+.3g})" for n, v in expl.top(5))
 st.caption(f"Most positive segments: {top}")
@@ -153,18 +139,17 @@ for note in t.get("notes", []):
     st.caption(f"• {note}")
 
 st.markdown("##### Where the evidence lies, wave by wave")
-if wave_table is None:
-    st.info(wave_why)
+if evidence.table is None:
+    st.info(evidence.why)
 else:
-    d, labels = wave_ctx
-    st.markdown(f"**{waves.evidence_sentence(wave_table, expl.class_name)}.**")
-    st.dataframe((wave_table * 100).round(1), key="wave_table",
+    st.markdown(f"**{waves.evidence_sentence(evidence.table, expl.class_name)}.**")
+    st.dataframe((evidence.table * 100).round(1), key="wave_table",
                  column_config={w: st.column_config.ProgressColumn(w, format="%.1f%%", min_value=0,
-                                                                   max_value=float(wave_table.to_numpy().max() * 100) or 1)
+                                                                   max_value=float(evidence.table.to_numpy().max() * 100) or 1)
                                 for w in waves.WAVES})
     st.caption(f"Share of the map's positive evidence for {expl.class_name} in each lead and wave "
-               f"({d.n_beats} beats delineated on the 100 Hz model input). A uniform map would put "
-               f"{waves.wave_share(waves.uniform_shares(labels), 'QRS'):.0%} in QRS. "
+               f"({evidence.n_beats} beats delineated on the 100 Hz model input). A uniform map would put "
+               f"{waves.wave_share(waves.uniform_shares(evidence.labels), 'QRS'):.0%} in QRS. "
                + ("LIME spreads each segment's score evenly over the segment (one second per lead, "
                   "or two-second tiles on the scalogram), so within a lead its wave shares follow the "
                   "waves' durations: read its lead shares, not its wave shares."

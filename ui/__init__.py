@@ -12,6 +12,6 @@ from .core import (APP_FILE, CLASSES, MODEL_ORDER, QUALITY_FLAGS, UPLOAD_KEY, av
                    index, optional, ptbxl_record, record_for_display, record_for_models, require_module,
                    require_record, set_current_ptbxl, set_current_upload, sync_current, upload_key, weights_dir)
 from .models import (EXPLAIN_SLOT, TORCH_THREADS, assessment, card, explanation, model_summary,  # noqa: F401
-                     models, require_models, show_model_errors, view_of)
+                     models, require_models, show_model_errors, view_of, wave_evidence)
 from .upload import (UPLOAD_FULL_KEY, UPLOAD_WINDOW_KEY, accept_upload, change_upload_window,  # noqa: F401
                      upload_summary, upload_window)

@@ -91,6 +91,13 @@ def explanation(key: str, wdir: str | None, model_name: str, method: str, class_
         return explain(_model, model_input(_record), method, class_index, seed=0)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def wave_evidence(key: str, wdir: str | None, model_name: str, method: str, class_index: int, _expl):
+    """ecgcore.explain.waves.wave_evidence of the cached explanation with the same ids."""
+    from ecgcore.explain.waves import wave_evidence as lead_by_wave
+    return lead_by_wave(_expl)
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def view_of(key: str, view: str, _record: Record):
     """A view ('spectrum', 'scalogram', 'signal') of the record's model input (1, 12, ...)."""

@@ -26,12 +26,11 @@ from tqdm.auto import tqdm
 
 from ..io.ptbxl import load_index, load_record, parse_codes
 from ..models.dataset import CACHE_DIR
-from ..models.registry import load_model, sha256
+from ..models.registry import load_model, sha256, weights_path
 from ..signal.delineate import delineate_record
 from ..signal.record import CLASSES, MODEL_FS, model_input
 from .core import explain
-from .mapping import saliency_on_view
-from .waves import evidence_by_wave, lead_share, uniform_shares, wave_labels, wave_share
+from .waves import lead_share, uniform_shares, wave_evidence, wave_share
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "explanations.md"
 BEGIN, END = "<!-- wave_eval:begin -->", "<!-- wave_eval:end -->"
@@ -65,20 +64,19 @@ def _measure(task: tuple[int, int, str]) -> dict:
     k, ecg_id, meth = task
     _, _, cls, measure, arg = CHECKS[k]
     x = model_input(load_record(int(ecg_id), 100, _STATE["data"]))
-    d = delineate_record(x, MODEL_FS)
-    labels = wave_labels(d, x.shape[0]) if d.n_beats else None
+    d = delineate_record(x, MODEL_FS)                     # once per record, shared by the models
     out = {}
     for m in MODELS:
-        band = saliency_on_view(explain(_STATE["models"][m], x, meth, CLASSES.index(cls),
-                                        seed=_STATE["seed"], with_trust=False), "signal")[0]
-        ok = labels is not None and band is not None and np.clip(band, 0, None).sum() > 0
-        out[m] = list(_share(evidence_by_wave(band, labels), labels, measure, arg)) if ok else None
+        ev = wave_evidence(explain(_STATE["models"][m], x, meth, CLASSES.index(cls), seed=_STATE["seed"],
+                                   with_trust=False), d)
+        ok = ev.table is not None and float(ev.table.to_numpy().sum()) > 0    # some positive evidence
+        out[m] = list(_share(ev.table, ev.labels, measure, arg)) if ok else None
     return {"check": k, "id": int(ecg_id), "method": meth, "out": out}
 
 
 def _cache_file(seed: int) -> Path:
     """Results already measured, one JSON line per (check, record, method), keyed by the weights' hashes."""
-    key = hashlib.sha256(json.dumps([[sha256(load_model(n).path) for n in MODELS], seed,
+    key = hashlib.sha256(json.dumps([[sha256(weights_path(n)) for n in MODELS], seed,
                                      [c[:2] for c in CHECKS]]).encode()).hexdigest()[:12]
     return CACHE_DIR / "wave_eval" / f"{key}.jsonl"
 

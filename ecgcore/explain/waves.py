@@ -17,10 +17,14 @@ map's wave shares follow the waves' durations, and only its lead shares carry in
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from ..signal.record import LEADS
+from ..signal.delineate import Delineation, delineate_record
+from ..signal.record import LEADS, MODEL_FS
+from .mapping import saliency_on_view
 
 WAVES = ("P", "PR", "QRS", "ST", "T", "baseline")
 _BASE = WAVES.index("baseline")
@@ -90,3 +94,27 @@ def lead_share(table: pd.DataFrame, leads: tuple[str, ...]) -> float:
 def wave_share(table: pd.DataFrame, wave: str) -> float:
     """Share of the positive evidence in this wave (all leads)."""
     return float(table[wave].sum())
+
+
+@dataclass(frozen=True)
+class WaveEvidence:
+    """A map's evidence by lead and wave. table: 12 x 6 shares (`evidence_by_wave`), or None with
+    `why` when the map cannot be placed on waves; labels: (T, 12) wave index per sample."""
+    table: pd.DataFrame | None
+    labels: np.ndarray | None
+    n_beats: int
+    why: str = ""
+
+
+def wave_evidence(expl, delineation: Delineation | None = None) -> WaveEvidence:
+    """The lead x wave table of an Explanation's map on the signal, its model input delineated at
+    100 Hz (or `delineation`, already computed on that input)."""
+    band, why = saliency_on_view(expl, "signal")
+    if band is None:
+        return WaveEvidence(None, None, 0, f"No lead x wave table for this map: {why}.")
+    d = delineation if delineation is not None else delineate_record(expl.signal, MODEL_FS)
+    if d.n_beats == 0:
+        return WaveEvidence(None, None, 0, "No lead x wave table: no beats were found in the model input, "
+                                           "so its waves are unknown.")
+    labels = wave_labels(d, expl.signal.shape[0])
+    return WaveEvidence(evidence_by_wave(band, labels), labels, d.n_beats)
