@@ -142,7 +142,7 @@ st.markdown("##### Where the evidence lies, wave by wave")
 if evidence.table is None:
     st.info(evidence.why)
 else:
-    st.markdown(f"**{waves.evidence_sentence(evidence.table, expl.class_name)}.**")
+    st.markdown(f"**{sentence}.**")
     st.dataframe((evidence.table * 100).round(1), key="wave_table",
                  column_config={w: st.column_config.ProgressColumn(w, format="%.1f%%", min_value=0,
                                                                    max_value=float(evidence.table.to_numpy().max() * 100) or 1)
