@@ -150,6 +150,8 @@ def train(name: str, data: str | None, epochs: int | None = None, resume: bool =
             aux.load_state_dict(ck["aux"])
         opt.load_state_dict(ck["opt"]), sched.load_state_dict(ck["sched"])
         state = ck["state"]
+        if ck.get("torch_rng") is not None:         # dropout masks continue as if never stopped
+            torch.set_rng_state(ck["torch_rng"])
         print(f"resuming {name} after epoch {state['epoch']}", file=sys.stderr)
     loss_fn = nn.BCEWithLogitsLoss()
     bar = tqdm(range(state["epoch"], hp["epochs"]), desc=f"train {name}", initial=state["epoch"],
@@ -190,7 +192,7 @@ def train(name: str, data: str | None, epochs: int | None = None, resume: bool =
         state["seconds"] += time.time() - t0
         bar.set_postfix(loss=f"{np.mean(losses):.4f}", val_auc=f"{auc:.4f}", best=f"{state['best_auc']:.4f}")
         torch.save({"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                    "sched": sched.state_dict(), "state": state,
+                    "sched": sched.state_dict(), "state": state, "torch_rng": torch.get_rng_state(),
                     "aux": aux.state_dict() if aux is not None else None}, run_dir / "last.pt")
     return write_weights(spec, hp, state, bva, va, tr, seed, data, out_dir)
 
