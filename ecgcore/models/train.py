@@ -116,7 +116,9 @@ def git_commit() -> str:
 
 def train(name: str, data: str | None, epochs: int | None = None, resume: bool = False,
           seed: int = 0, out_dir: Path = WEIGHTS_DIR, threads: int | None = None,
-          aux_weight: float | None = None, fraction: float = 1.0) -> Path:
+          aux_weight: float | None = None, fraction: float = 1.0, stop_after: int | None = None) -> Path | None:
+    """Train NAME by its registry recipe; returns OUT/NAME.pt, or None when stopped early by
+    `stop_after` (epochs done so far, checkpoint kept in OUT/runs/NAME/last.pt for --resume)."""
     spec = REGISTRY[name]
     hp = dict(spec.train, epochs=epochs or spec.train["epochs"])
     if aux_weight is not None:
@@ -194,6 +196,10 @@ def train(name: str, data: str | None, epochs: int | None = None, resume: bool =
         torch.save({"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                     "sched": sched.state_dict(), "state": state, "torch_rng": torch.get_rng_state(),
                     "aux": aux.state_dict() if aux is not None else None}, run_dir / "last.pt")
+        if stop_after is not None and state["epoch"] >= stop_after and state["epoch"] < hp["epochs"]:
+            print(f"stopped after epoch {state['epoch']} of {hp['epochs']} (fold-9 macro AUC {auc:.6f}); "
+                  f"continue with --resume", file=sys.stderr)
+            return None
     return write_weights(spec, hp, state, bva, va, tr, seed, data, out_dir)
 
 
@@ -293,12 +299,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="train on this random fraction of folds 1-8 (learning curves; default 1)")
     parser.add_argument("--recalibrate", action="store_true",
                         help="only refit calibration + thresholds of the existing OUT/NAME.pt on fold 9")
+    parser.add_argument("--stop-after", type=int, default=None, metavar="K",
+                        help="stop after epoch K (checkpoint kept; the same command with --resume goes on): "
+                             "a long recipe in session-sized pieces")
     args = parser.parse_args(argv)
     if args.recalibrate:
         recalibrate(args.name, args.data, args.out)
         return 0
     train(args.name, args.data, args.epochs, args.resume, args.seed, args.out, args.threads, args.aux_weight,
-          args.fraction)
+          args.fraction, args.stop_after)
     return 0
 
 
