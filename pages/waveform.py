@@ -92,7 +92,7 @@ st.markdown("**ST level at J + 60 ms (mV, vs the PR segment):** " +
             ", ".join(f"{lead} {v}" for lead, v in st_row.items()))
 st.caption(f"Machine reading of the {rec.fs:g} Hz signal ({'; '.join(m.notes) or 'no median beat'}); "
            "intervals from the median beat with global (all-lead) QRS onset/offset and T end; axis from "
-           "the net areas in I and aVF. A clinician confirms every number; see docs/measurements.md for "
+           "the net QRS deflection (P, T: net area) in I and aVF. A clinician confirms every number; see docs/measurements.md for "
            "how these agree with the cardiologists' codes in PTB-XL and with LUDB's experts.")
 
 if m.median is not None:

@@ -119,3 +119,16 @@ def test_real_ptbxl_record(ptbxl_dir, index):
 def test_axis_classes_used_against_ptbxl(deg, cls):
     from ecgcore.signal.measure import axis_class
     assert axis_class(deg) == cls
+
+
+def test_qrs_axis_is_the_net_deflection_not_the_area():
+    """A tall narrow R with a wide shallow S: net area negative, net deflection positive."""
+    from ecgcore.signal.measure import _net_deflection
+    seg = np.zeros((20, 2))
+    seg[2:4, 0] = 1.0                     # lead I: R 1.0 mV over 2 samples
+    seg[4:16, 0] = -0.3                   # then S -0.3 mV over 12 samples (area -1.6)
+    seg[:, 1] = 0.05                      # aVF: flat 0.05 mV above a 0.05 mV baseline
+    net = _net_deflection(seg, np.array([0.0, 0.05]))
+    assert net == pytest.approx([0.7, 0.0])
+    assert frontal_axis(*net) == pytest.approx(0.0)
+    assert seg[:, 0].sum() < 0           # the area would have pointed the other way
