@@ -48,7 +48,7 @@ REGISTRY: dict[str, ModelSpec] = {
         "spectrum", "1D CNN + Transformer on the FFT spectrum (3-member ensemble)", "spectrum", "Ensemble",
         {"member": "SpectrumTransformer", "k": 3,
          "member_kwargs": {"d_model": 64, "n_layers": 2, "n_heads": 4, "dropout": 0.3}},
-        {"epochs": 8, "lr": 2e-3, "batch": 64, "weight_decay": 5e-2}),
+        {"epochs": 24, "lr": 2e-3, "batch": 64, "weight_decay": 5e-2}),   # 24 epochs: session 9 (selection_log)
     "scalogram": ModelSpec(
         "scalogram", "2D CNN on the wavelet scalogram", "scalogram", "ScalogramCNN",
         {"widths": [32, 48, 64, 96], "dropout": 0.3},
