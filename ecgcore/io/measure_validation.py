@@ -218,7 +218,8 @@ def render(args, index, ids, m, rows, axis, lres, summ, per_lead, nk_lines, timi
         "1,700 PTB-XL records from folds 1-9 (the coded groups below) and at the synthetic beat trains of "
         "tests/test_measure.py; the QRS axis by net deflection instead of net area was chosen on 1,393 "
         "records of folds 1-9 (mean per-class agreement 81.2 % vs 76.8 %; session 9); fold 10 was not "
-        "looked at while tuning, so the fold-10 tables are the clean ones. The synthetic trains (P and QRS half sines, T raised cosine, exact boundaries) are measured "
+        "looked at while tuning, so the fold-10 tables are the clean ones. The synthetic trains (P and QRS "
+        "half sines, T raised cosine, exact boundaries) are measured "
         "within 10 ms for PR, QRS and QT at 100 and 500 Hz, except the PR at 100 Hz / 100 bpm / 80 ms QRS, "
         "which reads 11-12 ms short; the QRS reads 4-10 ms long and the QT 7-11 ms short there.",
         "",

@@ -165,11 +165,11 @@ def measure_record(signal: np.ndarray, fs: float) -> Measurements:
             values[name] = _na("deg", "no P waves" if wave == "p" else "T end not found")
         else:
             seg = x[int(span[0]):int(span[1]) + 1][:, [0, 5]]
-            area = _net_deflection(seg, base[[0, 5]]) if wave == "qrs" else _area(seg, base[[0, 5]], fs)
-            if np.hypot(area[0], area[1]) < AXIS_MIN[wave]:
+            vec = _net_deflection(seg, base[[0, 5]]) if wave == "qrs" else _area(seg, base[[0, 5]], fs)
+            if np.hypot(vec[0], vec[1]) < AXIS_MIN[wave]:
                 values[name] = _na("deg", f"{wave.upper()} too small in I and aVF to give a direction")
             else:
-                values[name] = Value(frontal_axis(area[0], area[1]), "deg")
+                values[name] = Value(frontal_axis(vec[0], vec[1]), "deg")
     # ST at J + 60 ms
     st = {}
     j60 = int(round(off + 0.06 * fs))
