@@ -88,3 +88,16 @@ def test_embeddings_feed_the_head(name):
     with torch.no_grad():
         z = np.mean([h(torch.from_numpy(e[:, a:b])).numpy() for h, a, b in zip(heads, dims[:-1], dims[1:])], 0)
     assert np.allclose(z, model.logits(x), atol=1e-4)
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_inference_net_equals_the_net_it_folds(name):
+    """predict_proba runs a BatchNorm-folded copy; it must give the original net's logits."""
+    model = load_model(name)
+    assert model.fast_net is not model.net
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.fast_net.modules())
+    values = model.view(np.random.default_rng(1).normal(0, 0.3, (4, 1000, 12)).astype(np.float32)).values
+    with torch.inference_mode():
+        want = model.net(torch.from_numpy(values)).numpy()
+    got = model.logits_from_view(values)
+    assert np.abs(got - want).max() < 1e-4

@@ -112,6 +112,14 @@ def build_net(ckpt: dict) -> torch.nn.Module:
     return net.eval()
 
 
+def inference_net(net: torch.nn.Module) -> torch.nn.Module:
+    """A copy of an eval-mode net with each BatchNorm folded into the convolution before it
+    (torch.fx's fuser): the same forward to ~1e-6, 5-7% faster on this CPU. Only `forward` is
+    kept, so explanations and embeddings use the original net."""
+    from torch.fx.experimental.optimization import fuse
+    return fuse(net.eval())
+
+
 class EcgModel:
     """A loaded single-view model: view function + network + calibration + thresholds."""
 
@@ -127,6 +135,7 @@ class EcgModel:
         self.net = build_net(ckpt)
         for p in self.net.parameters():
             p.requires_grad_(False)
+        self.fast_net = inference_net(self.net)
         slope, intercept = calibration_params(ckpt.get("calibration") or {}, len(CLASSES))
         self.slope, self.intercept = slope.astype(np.float32), intercept.astype(np.float32)
         self.thresholds = np.asarray(ckpt.get("thresholds") or [0.5] * len(CLASSES), np.float32)
@@ -154,7 +163,7 @@ class EcgModel:
 
     def logits_from_view(self, values: np.ndarray, batch: int = 128) -> np.ndarray:
         """Uncalibrated logits (N, 5) from view values (N, 12, ...)."""
-        out = self._batched(values, self.net, batch)
+        out = self._batched(values, self.fast_net, batch)
         return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
 
     def embeddings(self, signals: np.ndarray) -> np.ndarray:
