@@ -87,3 +87,21 @@ def test_poor_signal_is_not_assessable(ptbxl_dir):
     sig[:, [0, 1, 6, 7]] = 0.0                                   # four leads unplugged
     a = assess(rec.replace(signal=sig), models)
     assert a.status == "not assessable" and a.reasons
+
+
+def test_abstention_names_disagreeing_models_and_a_near_threshold_call():
+    """Known truths: MI spread 0.9 - 0.1 = 0.8 > 0.5 is a disagreement; fused NORM 0.52 vs 0.5 is near."""
+    from ecgcore.models.predict import ModelOutput, abstention
+    from ecgcore.signal.quality import QualityReport
+    thr = np.full(5, 0.5, np.float32)
+    base = np.array([0.05, 0.1, 0.05, 0.05, 0.05], np.float32)
+    outputs = {n: ModelOutput(n, n, base.copy(), thr) for n in ("signal", "spectrum", "scalogram")}
+    outputs["spectrum"].proba[1] = 0.9
+    outputs["fused"] = ModelOutput("fused", "fused", np.array([0.52, 0.2, 0.05, 0.05, 0.05], np.float32), thr)
+    status, reasons = abstention(outputs, QualityReport((), True, ()), cut=1e9)
+    assert status == "uncertain"
+    assert reasons == ["NORM: fused probability 0.52 is near its threshold 0.50",
+                       "MI: the models disagree (probabilities spread over 0.80)"]
+    outputs["spectrum"].proba[1] = 0.1
+    outputs["fused"].proba[0] = 0.05
+    assert abstention(outputs, QualityReport((), True, ()), cut=1e9) == ("confident", [])

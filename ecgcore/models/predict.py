@@ -83,10 +83,10 @@ def abstention(outputs: dict[str, ModelOutput], quality: QualityReport, cut: flo
         if abs(fused.proba[k] - fused.thresholds[k]) < NEAR_THRESHOLD:
             reasons.append(f"{cls}: fused probability {fused.proba[k]:.2f} is near its threshold "
                            f"{fused.thresholds[k]:.2f}")
-    agree = agreement_table(outputs)
-    for cls, row in agree.iterrows():
-        if row["spread"] > STRONG_DISAGREEMENT:
-            reasons.append(f"{cls}: the models disagree (probabilities spread over {row['spread']:.2f})")
+    singles = np.stack([o.proba for n, o in outputs.items() if n != "fused"])
+    for cls, spread in zip(CLASSES, singles.max(0) - singles.min(0)):   # agreement_table's spread
+        if spread > STRONG_DISAGREEMENT:
+            reasons.append(f"{cls}: the models disagree (probabilities spread over {spread:.2f})")
     score = float(uncertainty_score({n: o.proba[None] for n, o in outputs.items()}, fused.thresholds, kind)[0])
     if score > cut:
         reasons.append(f"high predictive uncertainty ({kind} score {score:.2f} > {cut:.2f}, "
