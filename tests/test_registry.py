@@ -92,10 +92,11 @@ def test_embeddings_feed_the_head(name):
 
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_inference_net_equals_the_net_it_folds(name):
-    """predict_proba runs a BatchNorm-folded copy; it must give the original net's logits."""
+    """predict_proba runs a rewritten copy (BatchNorm folded, 1-D convs as 2-D); it must give the original net's logits."""
     model = load_model(name)
     assert model.fast_net is not model.net
     assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.fast_net.modules())
+    assert not any(type(m) is torch.nn.Conv1d for m in model.fast_net.modules())   # run as 2-D convs
     values = model.view(np.random.default_rng(1).normal(0, 0.3, (4, 1000, 12)).astype(np.float32)).values
     with torch.inference_mode():
         want = model.net(torch.from_numpy(values)).numpy()

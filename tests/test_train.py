@@ -62,6 +62,7 @@ def test_one_epoch_writes_a_loadable_self_describing_file(ptbxl_dir, tmp_path):
     assert tr["hyperparameters"]["aux_weight"] == 0.5 and "--aux-weight 0.5" in tr["command"]
     assert "--fraction 0.5" in tr["command"] and tr["n_val"] > 200 and 0.5 < tr["val_auc"] <= 1.0
     assert 700 < tr["n_train"] < 800                            # half of the 1,501 training records
+    assert tr["machine"]["torch"] == torch.__version__ and tr["machine"]["isa"] and tr["machine"]["cpu"]
     p = model.predict_proba(np.zeros((2, 1000, 12), np.float32))
     assert p.shape == (2, 5) and np.isfinite(p).all()
     from ecgcore.models.compare import compare, markdown               # the trial against the shipped net, fold 9

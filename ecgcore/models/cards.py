@@ -98,6 +98,9 @@ def card_markdown(card: dict) -> str:
                   f"view `{card['view']}` {card['view_params']}.",
                   f"- Time: {tr['seconds'] / 60:.1f} min on {tr['threads']} CPU thread(s); seed {tr['seed']}; "
                   f"git commit {tr['git_commit']}.",
+                  *([f"- Machine: {_machine(tr['machine'])} (bit-identical reruns need the same CPU "
+                     "instruction set and versions; other machines agree to within run-to-run noise)."]
+                    if tr.get("machine") else []),
                   f"- Command: `{tr['command']}`", ""]
     lines += limitations(card)
     if "groups" in card.get("quality_validation", {}):
@@ -168,6 +171,10 @@ def joint_section(card: dict) -> list[str]:
             f"| joint over embeddings | {j['joint_oof_macro_auc']:.4f} |", "",
             f"Joint minus late per repeat: mean {d['mean']:+.4f} (min {d['min']:+.4f}, max {d['max']:+.4f}). "
             f"Rule: {j['rule']}. Verdict: {j['verdict']}.", ""]
+
+
+def _machine(m: dict) -> str:
+    return f"{m['cpu']}, torch kernels {m['isa']}, torch {m['torch']}, numpy {m['numpy']}"
 
 
 def limitations(card: dict) -> list[str]:

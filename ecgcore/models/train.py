@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import platform
 import subprocess
 import sys
 import time
@@ -112,6 +113,19 @@ def git_commit() -> str:
                               cwd=Path(__file__).parent, timeout=5).stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def machine() -> dict:
+    """What a bit-for-bit rerun needs to match besides the code: CPU model, the instruction set
+    torch's kernels use (they pick different summation orders per ISA), torch and numpy versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"cpu": cpu, "isa": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__,
+            "numpy": np.__version__}
 
 
 def train(name: str, data: str | None, epochs: int | None = None, resume: bool = False,
@@ -222,7 +236,7 @@ def write_weights(spec: ModelSpec, hp: dict, state: dict, bva: Batches, va: dict
                   "epochs": hp["epochs"], "best_epoch": state["best_epoch"], "val_auc": state["best_auc"],
                   "hyperparameters": hp, "seed": seed, "seconds": round(state["seconds"], 1),
                   "threads": torch.get_num_threads(), "git_commit": git_commit(),
-                  "command": train_command(spec, hp, seed, data),
+                  "machine": machine(), "command": train_command(spec, hp, seed, data),
                   "history": state["history"]},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
