@@ -124,8 +124,8 @@ def machine() -> dict:
             cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
     except OSError:
         pass
-    return {"cpu": cpu, "isa": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__,
-            "numpy": np.__version__}
+    return {"cpu": cpu, "isa": torch.backends.cpu.get_cpu_capability(), "torch": str(torch.__version__),
+            "numpy": str(np.__version__)}
 
 
 def train(name: str, data: str | None, epochs: int | None = None, resume: bool = False,
