@@ -20,7 +20,7 @@ class Conv1dAs2d(nn.Module):
 
     def __init__(self, conv: nn.Conv1d):
         super().__init__()
-        if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+        if not _convertible(conv):
             raise ValueError(f"Conv1dAs2d takes zero, numeric padding, got {conv.padding_mode!r} / {conv.padding!r}")
         self.conv = nn.Conv2d(conv.in_channels, conv.out_channels, (1, conv.kernel_size[0]),
                               (1, conv.stride[0]), (0, conv.padding[0]), (1, conv.dilation[0]),
@@ -36,9 +36,14 @@ class Conv1dAs2d(nn.Module):
         return self.conv(x).squeeze(2)
 
 
+def _convertible(conv: nn.Module) -> bool:
+    """A plain Conv1d with zero, numeric padding (what a (1 x k) Conv2d reproduces)."""
+    return type(conv) is nn.Conv1d and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
+
+
 def _swap_conv1d(module: nn.Module) -> None:
     for name, child in module.named_children():
-        if type(child) is nn.Conv1d and child.padding_mode == "zeros" and not isinstance(child.padding, str):
+        if _convertible(child):
             setattr(module, name, Conv1dAs2d(child))
         else:
             _swap_conv1d(child)
