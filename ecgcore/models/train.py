@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import platform
 import subprocess
 import sys
@@ -130,10 +131,15 @@ def machine() -> dict:
 
 def train(name: str, data: str | None, epochs: int | None = None, resume: bool = False,
           seed: int = 0, out_dir: Path = WEIGHTS_DIR, threads: int | None = None,
-          aux_weight: float | None = None, fraction: float = 1.0, stop_after: int | None = None) -> Path | None:
+          aux_weight: float | None = None, fraction: float = 1.0, stop_after: int | None = None,
+          net_overrides: dict | None = None) -> Path | None:
     """Train NAME by its registry recipe; returns OUT/NAME.pt, or None when stopped early by
-    `stop_after` (epochs done so far, checkpoint kept in OUT/runs/NAME/last.pt for --resume)."""
+    `stop_after` (epochs done so far, checkpoint kept in OUT/runs/NAME/last.pt for --resume).
+    net_overrides: network settings that replace the recipe's (a candidate for a selection rule,
+    e.g. {"widths": [16, 32, 48, 64]}); the checkpoint records the settings it was built with."""
     spec = REGISTRY[name]
+    if net_overrides:
+        spec = dataclasses.replace(spec, net_kwargs={**spec.net_kwargs, **net_overrides})
     hp = dict(spec.train, epochs=epochs or spec.train["epochs"])
     if aux_weight is not None:
         hp["aux_weight"] = aux_weight
@@ -316,12 +322,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop-after", type=int, default=None, metavar="K",
                         help="stop after epoch K (checkpoint kept; the same command with --resume goes on): "
                              "a long recipe in session-sized pieces")
+    parser.add_argument("--widths", type=int, nargs="+", default=None,
+                        help="scalogram only: the 2D CNN's block widths instead of the recipe's "
+                             "(a candidate under a selection rule, e.g. --widths 16 32 48 64)")
     args = parser.parse_args(argv)
+    if args.widths and REGISTRY[args.name].net != "ScalogramCNN":
+        parser.error(f"--widths is for the scalogram network; {args.name} uses {REGISTRY[args.name].net}")
     if args.recalibrate:
         recalibrate(args.name, args.data, args.out)
         return 0
     train(args.name, args.data, args.epochs, args.resume, args.seed, args.out, args.threads, args.aux_weight,
-          args.fraction, args.stop_after)
+          args.fraction, args.stop_after, {"widths": args.widths} if args.widths else None)
     return 0
 
 
