@@ -135,9 +135,9 @@ def bench_score(data: str | None, limit: int | None, workers: int = 2, keep: boo
             if name == "single process":
                 table = score(source, keys, f"{tmp}/{name.replace(' ', '_')}.parquet", workers=0, measure=measure)
             else:                       # cluster start-up counted; worker memory read after the run
-                from distributed import Client, LocalCluster
-                with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster, \
-                        Client(cluster) as client:
+                from distributed import Client
+                from .score.run import local_cluster
+                with local_cluster(workers) as cluster, Client(cluster) as client:
                     table = score(source, keys, f"{tmp}/{name.replace(' ', '_')}.parquet", client=client,
                                   measure=measure)
                     rss = client.run(_rss_mb)

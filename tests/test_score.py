@@ -29,8 +29,8 @@ BROKEN = {"broken/trunc.hea": "refused", "broken/garbage.csv": "refused", "broke
 
 
 def _cluster(n=2):
-    from distributed import Client, LocalCluster
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+    from distributed import Client
+    cluster = run_module.local_cluster(n)
     return cluster, Client(cluster)
 
 
@@ -73,9 +73,12 @@ def test_score_on_two_dask_workers_gives_one_row_per_file_and_predict_proba(uplo
     assert len(keys) == 200 + 6                    # trunc.hea+dat is one record
     cluster, client = _cluster(2)
     try:
+        environ = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
         table = score(source, keys, tmp_path / "s.parquet", client=client, batch_size=25, progress=False)
     finally:
         client.close(), cluster.close()
+    # workers: one thread each, glibc's malloc left adaptive (see run.local_cluster)
+    assert sorted(environ.values()) == [(None, "1"), (None, "1")], environ
     assert sorted(table["path"]) == sorted(keys) and table["path"].is_unique
     assert not parts_dir(tmp_path / "s.parquet").exists()
     bad = table.set_index("path").loc[list(BROKEN)]
