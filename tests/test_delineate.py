@@ -88,3 +88,17 @@ def test_ludb_record_against_experts(fs):
         assert s[(kind, side)]["sens"] >= 0.9 and s[(kind, side)]["ppv"] >= 0.9
     assert abs(s[("QRS", "on")]["mean"]) < 15 and s[("QRS", "on")]["sd"] < 15
     assert abs(s[("QRS", "off")]["mean"]) < 15 and abs(s[("T", "off")]["mean"]) < 40
+
+
+@pytest.mark.skipif(not (LUDB / "data" / "1.hea").is_file(), reason="LUDB not found beside the repo")
+def test_expert_lead_spread_is_each_lead_around_the_experts_median():
+    from ecgcore.io.ludb import BOUNDARIES, expert_lead_spread, load_ludb
+    spread = expert_lead_spread(LUDB, [1])
+    waves = load_ludb(1, LUDB).meta["waves"]
+    n_qrs = sum(w[0] == "QRS" for w in waves["II"])
+    assert set(spread) == set(BOUNDARIES)
+    assert spread[("QRS", "on")].size == 12 * n_qrs            # record 1: every lead marked
+    per_beat = spread[("QRS", "on")].reshape(n_qrs, 12)        # beat by beat, leads in order
+    np.testing.assert_allclose(np.median(per_beat, axis=1), 0.0)
+    first = np.array([next(w for w in waves[lead] if w[0] == "QRS")[1] for lead in waves], float) * 2.0
+    np.testing.assert_allclose(per_beat[0], first - np.median(first))   # 500 Hz: 2 ms a sample

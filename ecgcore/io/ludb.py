@@ -173,3 +173,31 @@ def summarize(total: dict, leads: str | tuple[str, ...] | None = None) -> dict:
                              "sd": float(errs.std(ddof=1)) if errs.size > 1 else np.nan, "n": int(errs.size),
                              "sens": mat / exp if exp else np.nan, "ppv": mat / fnd if fnd else np.nan}
     return res
+
+
+def expert_lead_spread(path: str | os.PathLike | None = None, numbers: list[int] | None = None,
+                       min_leads: int = 10) -> dict[tuple[str, str], np.ndarray]:
+    """How far the experts' own per-lead boundaries lie from their median over leads, in ms.
+
+    For every wave the experts marked in lead II, the same wave in each lead (overlapping interval,
+    `min_leads` leads or more) gives per-lead boundary minus the median over those leads. A method
+    that gives every lead of a beat one boundary (ours for P and QRS) scores, per lead, at least this
+    spread even when it finds the experts' median exactly. Returns {(kind, side): errors (n,) ms}.
+    """
+    numbers = numbers or ludb_ids(path)
+    out: dict[tuple[str, str], list] = {b: [] for b in BOUNDARIES}
+    for number in numbers:
+        rec = load_ludb(number, path)
+        waves, ms = rec.meta["waves"], 1000.0 / rec.fs
+        for kind in ("P", "QRS", "T"):
+            for ref in (w for w in waves["II"] if w[0] == kind):
+                same = [next((w for w in waves[lead] if w[0] == kind and w[1] <= ref[3] and w[3] >= ref[1]), None)
+                        for lead in LEADS]
+                same = [w for w in same if w is not None]
+                if len(same) < min_leads:
+                    continue
+                for side, col in (("on", 1), ("off", 3)):
+                    if (kind, side) in out:
+                        v = np.array([w[col] for w in same], float) * ms
+                        out[(kind, side)] += list(v - np.median(v))
+    return {k: np.asarray(v, float) for k, v in out.items()}

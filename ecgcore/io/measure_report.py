@@ -62,6 +62,18 @@ def ludb_table(summaries: dict[str, dict]) -> list[str]:
     return out
 
 
+def ludb_spread_table(spread: dict, ours: dict) -> list[str]:
+    """spread: expert_lead_spread() output; ours: summarize() of our delineation on the same records."""
+    out = ["| boundary | experts' per-lead spread around their own median over leads: SD (ms) | n | our SD, "
+           "500 Hz (ms) | CSE SD limit | spread within the limit |", "|---|---:|---:|---:|---:|---|"]
+    for b in BOUNDARIES:
+        sd = float(np.std(spread[b], ddof=1)) if spread[b].size > 1 else np.nan
+        lim = CSE_SD_MS[b]
+        out.append(f"| {b[0]} {b[1]} | {_num(sd)} | {spread[b].size} | {_num(ours[b]['sd'])} | {lim} | "
+                   f"{'yes' if sd <= lim else '**no**'} |")
+    return out
+
+
 def ludb_lead_table(per_lead: dict[str, dict]) -> list[str]:
     """per_lead: lead -> summarize(total, lead) output; mean +- SD per boundary."""
     heads = [f"{k} {s}" for k, s in BOUNDARIES]
