@@ -65,7 +65,7 @@ def ludb_table(summaries: dict[str, dict]) -> list[str]:
 def ludb_spread_table(spread: dict, ours: dict) -> list[str]:
     """spread: expert_lead_spread() output; ours: summarize() of our delineation on the same records."""
     out = ["| boundary | experts' per-lead spread around their own median over leads: SD (ms) | n | our SD, "
-           "500 Hz (ms) | CSE SD limit | spread within the limit |", "|---|---:|---:|---:|---:|---|"]
+           "500 Hz, not paced (ms) | CSE SD limit | spread within the limit |", "|---|---:|---:|---:|---:|---|"]
     for b in BOUNDARIES:
         sd = float(np.std(spread[b], ddof=1)) if spread[b].size > 1 else np.nan
         lim = CSE_SD_MS[b]
