@@ -6,6 +6,7 @@ status 'refused' (the reader's message) or 'error' (anything unexpected), never 
 """
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import traceback
@@ -90,7 +91,31 @@ def score_batch(source: Source, keys: list, weights_dir: str | None = None, thre
             rows[i].update(_measures(record) if measure else {"measure_note": "not measured (--no-measure)"})
     for row in rows:
         row.update({f"weights_sha256_{m}": shas[m] for m in MODELS})
-    return pd.DataFrame(rows, columns=[source.key_column, *columns()])
+    frame = pd.DataFrame(rows, columns=[source.key_column, *columns()])
+    trim_memory()
+    return frame
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:                                      # not glibc (macOS, musl): nothing to trim
+        return None
+
+
+def trim_memory() -> None:
+    """Hand the heap pages freed by a batch back to the OS (glibc's malloc_trim), once per batch.
+
+    Without it a worker's resident memory grew with every batch (glibc keeps freed pages of its
+    arenas): 2 workers held 4.4 and 2.4 GB after scoring 21,799 records. Dask's own remedy,
+    MALLOC_TRIM_THRESHOLD_, trims after every large free and made scoring 25 % slower (see
+    run.local_cluster). Measured on 4,000 records, 2 workers: 518 / 527 MB after the run with this
+    trim, 1,074 / 808 MB without; 55.9 vs 58.1 records/s.
+    """
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def _model_columns(probs: dict[str, np.ndarray], j: int, fused: FusedModel, record: Record) -> dict:
